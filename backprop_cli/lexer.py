@@ -1,0 +1,350 @@
+"""Lexer: source text to tokens with spans. Owns every character-level decision.
+
+The lexer never skips a character it does not know: anything outside the
+language (quotes, brackets, look-alike Unicode, invisible characters, ...)
+raises :class:`ParseError` with a caret under that one character and a
+pointed message. Names that are reserved (Python keywords and soft keywords,
+``nan``/``inf``/``infinity`` in any case, anything starting with ``__``) are
+refused here too, so a token of kind ``"name"`` is always a usable name.
+
+A single leading byte-order mark (U+FEFF) is stripped before anything else
+(:func:`prepare_source`); every span then refers to the stripped text, and
+errors carry the stripped text as their source. A BOM anywhere else is an
+invisible character and an error.
+
+Token kinds: ``"num"`` (``value`` holds the float), ``"name"``, the operators
+``"+" "-" "*" "/" "^" "(" ")" "," "="`` (``**`` is a ``"^"`` token whose
+``text`` is ``"**"``), ``"sep"`` (``;`` or a newline) and a final ``"eof"``
+whose span is empty and one past the end.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Iterator
+
+from . import limits
+from .errors import LimitError, ParseError, Span
+
+__all__ = ["Token", "tokenize", "prepare_source", "RESERVED_WORDS"]
+
+BOM = "\ufeff"
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One token: its kind, its exact source text, its span, and for numbers the float value."""
+
+    kind: str
+    text: str
+    span: Span
+    value: float | None = None
+
+
+# Python keywords and soft keywords of 3.10 to 3.13, frozen here so the language
+# does not change with the interpreter that runs it.
+RESERVED_WORDS = frozenset(
+    """False None True and as assert async await break class continue def del elif
+    else except finally for from global if import in is lambda nonlocal not or pass
+    raise return try while with yield _ case match type""".split()
+)
+_NON_FINITE = frozenset({"nan", "inf", "infinity"})
+
+_WS = re.compile(r"[ \t\r]+")
+_NUMBER = re.compile(r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_ASCII_NAME_RUN = re.compile(r"[A-Za-z0-9_]*")
+_LITERAL_TAIL = re.compile(r"[A-Za-z0-9_.]*")
+_PREFIXES = {"x": "hexadecimal", "b": "binary", "o": "octal"}
+
+_OPERATORS = {"+": "+", "-": "-", "/": "/", "^": "^", "(": "(", ")": ")", ",": ",", ";": "sep"}
+
+# Letters of other scripts that are drawn like Latin letters.
+_CONFUSABLES = {
+    # Cyrillic
+    "а": "a", "в": "B", "е": "e", "о": "o", "р": "p", "с": "c", "у": "y", "х": "x",
+    "і": "i", "ј": "j", "ѕ": "s", "ԁ": "d", "ԛ": "q", "ԝ": "w", "һ": "h", "ӏ": "l",
+    "А": "A", "В": "B", "Е": "E", "К": "K", "М": "M", "Н": "H", "О": "O", "Р": "P",
+    "С": "C", "Т": "T", "Х": "X", "І": "I", "Ј": "J", "Ѕ": "S", "У": "Y", "Ԛ": "Q",
+    "Ԝ": "W",
+    # Armenian
+    "օ": "o", "ս": "u", "հ": "h", "ց": "g",
+}  # fmt: skip
+_MINUS_LIKE = "\u2212\u2010\u2011\u2012\u2013\u2014\u2015\ufe58\ufe63\u2796"
+_TIMES_LIKE = "\u00d7\u00b7\u22c5\u2217\u2715\u2716\u2219"
+_DIVIDE_LIKE = "\u00f7\u2215\u2044\u2797"
+_QUOTES = "'\"`\u2018\u2019\u201a\u201b\u201c\u201d\u201e\u201f\u00ab\u00bb"
+_ASCII_HINTS = {
+    "[": "brackets are not supported; use parentheses for grouping",
+    "]": "brackets are not supported; use parentheses for grouping",
+    "{": "braces are not supported; use parentheses for grouping",
+    "}": "braces are not supported; use parentheses for grouping",
+    "%": "the modulo operator is not supported",
+    "#": "comments are not supported",
+    "!": "factorials and negation with '!' are not supported",
+    "<": "comparisons are not supported",
+    ">": "comparisons are not supported",
+    "&": "bitwise operators are not supported",
+    "|": "bitwise operators are not supported; use abs(x) for an absolute value",
+    "~": "bitwise operators are not supported",
+    "@": "matrix multiplication is not supported; use '*'",
+    "\\": "line continuations are not supported",
+}
+
+
+def prepare_source(text: str) -> str:
+    """Strip one leading BOM and refuse text over ``limits.MAX_SOURCE_CHARS`` (before tokenising)."""
+    if text.startswith(BOM):
+        text = text[1:]
+    limit = limits.MAX_SOURCE_CHARS
+    if len(text) > limit:
+        raise LimitError(
+            f"expression is {len(text)} characters long; the limit is {limit}",
+            source=text,
+            span=Span(limit, len(text)),
+        )
+    return text
+
+
+def tokenize(text: str) -> list[Token]:
+    """All tokens of *text* (after :func:`prepare_source`), ending with an ``"eof"`` token."""
+    return list(scan(prepare_source(text)))
+
+
+def _clip(s: str, width: int = 40) -> str:
+    return s if len(s) <= width else s[: width - 1] + "…"
+
+
+def _uname(ch: str) -> str:
+    return unicodedata.name(ch, "")
+
+
+@lru_cache(maxsize=512)
+def _is_greek_letter(ch: str) -> bool:
+    return (
+        not ch.isascii()
+        and ch.isalpha()
+        and _uname(ch).startswith("GREEK")
+        and unicodedata.normalize("NFKC", ch) == ch
+    )
+
+
+def _name_end(text: str, i: int) -> int:
+    """End of the identifier run starting at *i* (ASCII letters, digits, ``_`` and Greek letters)."""
+    n = len(text)
+    while True:
+        i = _ASCII_NAME_RUN.match(text, i).end()
+        if i < n and _is_greek_letter(text[i]):
+            i += 1
+            continue
+        return i
+
+
+def _check_name(text: str, start: int, end: int) -> None:
+    name = text[start:end]
+    span = Span(start, end)
+    if name.startswith("__"):
+        raise ParseError("names starting with '__' are not allowed", text, span)
+    if name in RESERVED_WORDS:
+        raise ParseError(f"'{name}' is a reserved word", text, span, hint="choose another name")
+    if name.lower() in _NON_FINITE:
+        raise ParseError(
+            f"'{name}' is not a number you can write; non-finite values are not allowed", text, span
+        )
+
+
+def _number(text: str, i: int) -> Token:
+    """Scan a numeric literal at *i*; refuse malformed ones instead of splitting them."""
+    n = len(text)
+    m = _NUMBER.match(text, i)
+    j = m.end()
+    lit = m.group()
+    nxt = text[j] if j < n else ""
+
+    def bad(end: int, why: str, hint: str | None = None) -> ParseError:
+        shown = _clip(text[i:end])
+        return ParseError(f"invalid number literal '{shown}': {why}", text, Span(i, end), hint)
+
+    if nxt == ".":
+        raise bad(_LITERAL_TAIL.match(text, j).end(), "a number has at most one '.'")
+    if nxt == "_":
+        raise bad(
+            _ASCII_NAME_RUN.match(text, j).end(),
+            "'_' digit separators are not supported",
+            hint="write the digits without separators; to multiply, use '*'",
+        )
+    if nxt in ("j", "J"):
+        end = _name_end(text, j)
+        run = text[j:end]
+        if run in ("j", "J"):
+            raise bad(end, "complex numbers are not supported")
+        raise bad(
+            end,
+            f"a number followed by '{nxt}' reads as a complex literal",
+            hint=f"to multiply, write {_clip(lit)}*{_clip(run)}",
+        )
+    if lit == "0" and nxt in "xXbBoO" and nxt:
+        end = _ASCII_NAME_RUN.match(text, j).end()
+        raise bad(end, f"{_PREFIXES[nxt.lower()]} literals are not supported")
+    if nxt in ("e", "E"):
+        end = _name_end(text, j)
+        if end == j + 1:  # the run after the digits is exactly "e": a bare exponent
+            if end < n and text[end] in "+-":
+                end += 1
+            raise bad(
+                end,
+                f"a bare exponent; did you mean {_clip(lit)}*{nxt}?",
+                hint=f"an exponent needs digits, as in {_clip(lit)}{nxt}3; "
+                f"for {_clip(lit)} times the constant e write {_clip(lit)}*{nxt}",
+            )
+    value = float(lit)
+    if value == float("inf"):
+        raise ParseError(
+            "number too large for float64",
+            text,
+            Span(i, j),
+            hint="the largest float64 is about 1.8e308",
+        )
+    # After the overflow check (float() is linear and the source is bounded), so an
+    # absurdly long literal that is also infinite gets the more useful message.
+    if len(lit) > limits.MAX_LITERAL_CHARS:
+        raise LimitError(
+            f"number literal is {len(lit)} characters long; the limit is {limits.MAX_LITERAL_CHARS}",
+            text,
+            Span(i, j),
+        )
+    return Token("num", lit, Span(i, j), value)
+
+
+def _char_error(text: str, i: int, prev: str | None) -> ParseError:
+    """The pointed error for a character that cannot start any token."""
+    ch = text[i]
+    cp = ord(ch)
+    code = f"U+{cp:04X}"
+    name = _uname(ch)
+    cat = unicodedata.category(ch)
+    span = Span(i, i + 1)
+
+    def err(message: str, hint: str | None = None) -> ParseError:
+        return ParseError(message, text, span, hint)
+
+    if ch in _QUOTES and ch != "`":
+        return err("string literals are not supported")
+    if ch == ".":
+        if prev in ("name", ")"):
+            return err("attribute access is not supported")
+        return err("unexpected character '.'")
+    if cp < 128:
+        if cat == "Cc":
+            return err(f"control character {code}")
+        return err(f"unexpected character '{ch}'", _ASCII_HINTS.get(ch))
+    described = f"{code} {name}" if name else code
+    if cat == "Cf":
+        return err(
+            f"invisible character {code}" + (f" ({name})" if name else ""),
+            hint="delete it; it often comes with copy-pasted text",
+        )
+    if cat == "Cc":
+        return err(f"control character {code}")
+    if cat in ("Zs", "Zl", "Zp"):
+        return err(
+            f"unusual space character {code}" + (f" ({name})" if name else "")
+            + "; use an ordinary space or newline"
+        )
+    if ch in _MINUS_LIKE:
+        return err(f"'{ch}' ({described}) is not ASCII; did you mean '-'?")
+    if ch in _TIMES_LIKE:
+        return err(f"'{ch}' ({described}) is not ASCII; did you mean '*'?")
+    if ch in _DIVIDE_LIKE:
+        return err(f"'{ch}' ({described}) is not ASCII; did you mean '/'?")
+    if cat in ("Cs", "Co", "Cn"):
+        return err(f"unexpected character {code}")
+    if cat.startswith("M"):
+        return err(
+            f"combining mark {described} is not allowed",
+            hint="names use ASCII letters, digits, '_' and Greek letters",
+        )
+    folded = unicodedata.normalize("NFKC", ch)
+    if folded != ch:
+        if ch == "\u00b5":
+            return err("micro sign 'µ' (U+00B5); did you mean the Greek letter 'μ' (U+03BC)?")
+        if name.startswith("SUPERSCRIPT"):
+            if folded.isascii() and folded.isdigit():
+                return err(f"superscript '{ch}' ({code}); did you mean '^{folded}'?")
+            return err(f"superscript '{ch}' ({code}); write powers with '^', e.g. 'x^2'")
+        if name.startswith("SUBSCRIPT"):
+            return err(f"subscript '{ch}' ({code}); did you mean '{folded}'?")
+        return err(f"fullwidth/compatibility character '{ch}' ({code}); did you mean '{folded}'?")
+    digit = unicodedata.digit(ch, None)
+    if digit is not None:
+        return err(f"non-ASCII digit '{ch}' ({described}); did you mean '{digit}'?")
+    if cat.startswith("L"):
+        script = name.split()[0] if name else "UNKNOWN"
+        script = script if script == "CJK" else script.title()
+        if ch in _CONFUSABLES:
+            return err(
+                f"{script} letter '{ch}' looks like Latin '{_CONFUSABLES[ch]}'",
+                hint="names use ASCII letters, digits, '_' and Greek letters",
+            )
+        if script == "Latin":
+            return err(
+                f"non-ASCII letter '{ch}' ({code}) is not allowed in names",
+                hint="names use ASCII letters, digits, '_' and Greek letters",
+            )
+        return err(
+            f"letters of the {script} script are not allowed in names ('{ch}', {code})",
+            hint="names use ASCII letters, digits, '_' and Greek letters",
+        )
+    return err(f"unexpected character '{ch}' ({described})")
+
+
+def scan(text: str) -> Iterator[Token]:
+    """Yield the tokens of already-prepared *text* lazily, so errors surface in text order."""
+    n = len(text)
+    i = 0
+    prev: str | None = None
+    while i < n:
+        ch = text[i]
+        if ch in " \t\r":
+            i = _WS.match(text, i).end()
+            continue
+        if ch == "\n":
+            tok = Token("sep", "\n", Span(i, i + 1))
+        elif "0" <= ch <= "9" or (ch == "." and i + 1 < n and "0" <= text[i + 1] <= "9"):
+            tok = _number(text, i)
+        elif ("a" <= ch <= "z") or ("A" <= ch <= "Z") or ch == "_" or _is_greek_letter(ch):
+            end = _name_end(text, i)
+            _check_name(text, i, end)
+            tok = Token("name", text[i:end], Span(i, end))
+        elif ch in _OPERATORS:
+            if ch == "/" and text.startswith("//", i):
+                raise ParseError(
+                    "'//' is not supported", text, Span(i, i + 2), hint="use '/' for division"
+                )
+            tok = Token(_OPERATORS[ch], ch, Span(i, i + 1))
+        elif ch == "*":
+            if text.startswith("**", i):
+                tok = Token("^", "**", Span(i, i + 2))
+            else:
+                tok = Token("*", "*", Span(i, i + 1))
+        elif ch == "=":
+            if text.startswith("==", i):
+                raise ParseError(
+                    "'==' is not supported; comparisons are not part of the language",
+                    text,
+                    Span(i, i + 2),
+                    hint="a single '=' assigns a name: 'y = 2*x'",
+                )
+            tok = Token("=", "=", Span(i, i + 1))
+        elif ch == ":" and text.startswith(":=", i):
+            raise ParseError(
+                "':=' is not supported", text, Span(i, i + 2), hint="assign with 'name = expr'"
+            )
+        else:
+            raise _char_error(text, i, prev)
+        yield tok
+        prev = tok.kind
+        i = tok.span.end
+    yield Token("eof", "", Span(n, n))

@@ -1,0 +1,500 @@
+"""Parser: tokens to a :class:`~backprop_cli.syntax.Program`; never evaluates anything.
+
+Grammar (``sep`` is ``;`` or a newline; the parser always ends by requiring end of input)::
+
+    program    := sep* statement (sep+ statement)* sep* EOF
+    statement  := NAME '=' expr            -- an assignment
+                | expr                     -- a bare expression: only as the LAST statement
+    expr       := term (('+' | '-') term)*                         -- left-assoc, iterative
+    term       := unary (('*' | '/') unary | <implicit> power)*    -- left-assoc, iterative
+    unary      := ('+' | '-')* power
+    power      := atom ('^' exponent)?                             -- right-assoc
+    exponent   := ('+' | '-')* power
+    atom       := NUMBER | NAME | CONSTANT | FUNCTION '(' expr (',' expr)* ')' | '(' expr ')'
+
+    <implicit>: directly after a NUMBER token, when the next token is a name, a
+    constant, a function call or '(' ("2w", "3pi", "2 sin(x)", "2(b+1)"). It is
+    an ordinary '*' (same precedence, left-assoc: 1/2w = (1/2)*w) built as
+    Binary("*", implicit=True). Anything else juxtaposed ("2 3", "a b",
+    "(a)(b)") is "missing operator".
+
+Precedence, tightest first::
+
+    atoms     number, name, constant, call, ( ... )
+    ^  **     power, right-assoc; its exponent may carry signs: 2^-1, 2^3^2 = 2^(3^2)
+    + -       unary signs (looser than ^: -3^2 = -(3^2))
+    * / ⋅     multiplication, division, implicit multiplication; left-assoc
+    + -       addition, subtraction; left-assoc
+
+Spans: a number, name or constant spans its token; Unary spans sign .. operand;
+Call spans name .. ')'; a parenthesised expression keeps its inner node's span
+(there is no Paren node) but a Binary or Unary built around it includes the
+parentheses, so ``source[node.span]`` is always that node's own subexpression.
+
+Limits (:mod:`backprop_cli.limits`) are read at call time: nesting depth of
+parentheses + calls + unary signs + right-nested powers, syntax nodes, and
+statements. Binary chains and sign/power chains are parsed with loops; only
+parentheses and calls recurse, bounded by ``MAX_DEPTH``.
+
+Checks after parsing: no assignment to a function or constant name, no name
+assigned twice, no name used before (or in) its own assignment. Names never
+assigned are the program's inputs; that is the graph builder's business.
+"""
+
+from __future__ import annotations
+
+import difflib
+import sys
+
+from . import limits
+from .errors import LimitError, ParseError, Span
+from .lexer import Token, prepare_source, scan
+from .primitives_names import CONSTANTS, FUNCTIONS
+from .syntax import Assign, Binary, Call, Const, Expr, Name, Num, Program, Unary
+
+__all__ = ["parse"]
+
+_ATOM_START = ("num", "name", "(")
+
+
+def parse(text: str) -> Program:
+    """Parse *text* into a Program, or raise ParseError / LimitError with the source and a span."""
+    text = prepare_source(text)
+    old = sys.getrecursionlimit()
+    # Only parentheses and calls recurse (about six frames per level), and depth is
+    # bounded by MAX_DEPTH, so a temporary, bounded raise is safe.
+    needed = old + 8 * limits.MAX_DEPTH + 200
+    if needed > old:
+        sys.setrecursionlimit(needed)
+    try:
+        program = _Parser(text).program()
+    finally:
+        sys.setrecursionlimit(old)
+    _check_names(program)
+    return program
+
+
+def _describe(tok: Token | None) -> str:
+    if tok is None:
+        return "the start"
+    if tok.kind == "eof":
+        return "the end of input"
+    if tok.kind == "sep" and tok.text == "\n":
+        return "a line break"
+    text = tok.text if len(tok.text) <= 30 else tok.text[:29] + "…"
+    return f"'{text}'"
+
+
+def _line_of(text: str, pos: int) -> int:
+    return text.count("\n", 0, pos) + 1
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._tokens = scan(text)
+        self.tok: Token = next(self._tokens)
+        self.prev: Token | None = None
+        self._peeked: Token | None = None
+        self.depth = 0
+        self.nodes = 0
+        self.open_parens: list[Token] = []
+
+    # -- token stream ---------------------------------------------------------------------
+
+    def advance(self) -> None:
+        if self.tok.kind == "eof":
+            return
+        self.prev = self.tok
+        if self._peeked is not None:
+            self.tok, self._peeked = self._peeked, None
+        else:
+            self.tok = next(self._tokens)
+
+    def peek(self) -> Token:
+        if self.tok.kind == "eof":
+            return self.tok
+        if self._peeked is None:
+            self._peeked = next(self._tokens)
+        return self._peeked
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def error(self, message: str, span: Span, hint: str | None = None) -> ParseError:
+        return ParseError(message, self.text, span, hint)
+
+    def enter(self, tok: Token) -> None:
+        """One more level of nesting, opened by *tok*; refuse it past MAX_DEPTH."""
+        self.depth += 1
+        if self.depth > limits.MAX_DEPTH:
+            raise LimitError(
+                f"expression nests deeper than {limits.MAX_DEPTH} levels "
+                "(parentheses, calls, signs and powers count)",
+                self.text,
+                tok.span,
+            )
+
+    def make(self, node: Expr) -> Expr:
+        self.nodes += 1
+        if self.nodes > limits.MAX_NODES:
+            at = self.prev.span if self.prev is not None else node.span
+            raise LimitError(
+                f"expression has more than {limits.MAX_NODES} syntax nodes; "
+                f"the limit is {limits.MAX_NODES}",
+                self.text,
+                at,
+            )
+        return node
+
+    def open_hint(self) -> str | None:
+        if not self.open_parens:
+            return None
+        tok = self.open_parens[-1]
+        col = tok.span.start - (self.text.rfind("\n", 0, tok.span.start) + 1) + 1
+        return f"the '(' at column {col} is still open"
+
+    def missing_operator(self) -> ParseError:
+        return self.error(
+            f"missing operator between {_describe(self.prev)} and {_describe(self.tok)}",
+            self.tok.span,
+            hint="write '*' to multiply",
+        )
+
+    def expected_operand(self) -> ParseError:
+        tok = self.tok
+        after = ""
+        if self.prev is not None and self.prev.kind != "sep":
+            after = f" after {_describe(self.prev)}"
+        if tok.kind == "eof":
+            return self.error(
+                f"unexpected end of input: expected an expression{after}",
+                tok.span,
+                self.open_hint(),
+            )
+        if tok.kind == ")" and self.prev is not None and self.prev.kind == "(":
+            return self.error(
+                "empty parentheses '()'", Span(self.prev.span.start, tok.span.end)
+            )
+        if tok.kind == ")" and not self.open_parens:
+            return self.error("unmatched ')'", tok.span)
+        return self.error(f"expected an expression{after}, found {_describe(tok)}", tok.span)
+
+    # -- grammar --------------------------------------------------------------------------
+
+    def program(self) -> Program:
+        statements: list[Assign | Expr] = []
+        bare: Expr | None = None
+        while True:
+            while self.tok.kind == "sep":
+                self.advance()
+            if self.tok.kind == "eof":
+                break
+            if bare is not None:
+                raise self.error(
+                    "only the last statement can be a bare expression; did you mean 'name = ...'?",
+                    bare.span,
+                    hint="give the value a name, e.g. 'y = ...', or make it the last statement",
+                )
+            if len(statements) >= limits.MAX_STATEMENTS:
+                raise LimitError(
+                    f"program has more than {limits.MAX_STATEMENTS} statements; "
+                    f"the limit is {limits.MAX_STATEMENTS}",
+                    self.text,
+                    self.tok.span,
+                )
+            stmt = self.statement()
+            statements.append(stmt)
+            if not isinstance(stmt, Assign):
+                bare = stmt
+            if self.tok.kind not in ("sep", "eof"):
+                raise self.bad_statement_end()
+        if not statements:
+            raise self.error("empty expression", Span(len(self.text), len(self.text)))
+        return Program(tuple(statements), self.text)
+
+    def bad_statement_end(self) -> ParseError:
+        tok = self.tok
+        if tok.kind == ")":
+            return self.error("unmatched ')'", tok.span)
+        if tok.kind in _ATOM_START:
+            return self.missing_operator()
+        if tok.kind == ",":
+            return self.error("unexpected ','", tok.span, hint="',' only separates function arguments")
+        return self.error(f"unexpected {_describe(tok)}", tok.span)
+
+    def statement(self) -> Assign | Expr:
+        tok = self.tok
+        if tok.kind == "name" and self.peek().kind == "=":
+            name = tok.text
+            if name in FUNCTIONS:
+                raise self.error(
+                    f"cannot assign to '{name}': it is a built-in function",
+                    tok.span,
+                    hint="choose another name",
+                )
+            if name in CONSTANTS:
+                raise self.error(
+                    f"cannot assign to '{name}': it is a built-in constant",
+                    tok.span,
+                    hint="choose another name",
+                )
+            self.advance()
+            self.advance()
+            expr, _, end = self.expr()
+            if self.tok.kind == "=":
+                raise self.error(
+                    "a statement can assign only one name; '=' appears twice",
+                    self.tok.span,
+                    hint="write one assignment per statement: 'a = 1; b = a'",
+                )
+            return Assign(name, tok.span, expr, Span(tok.span.start, end))
+        expr, start, end = self.expr()
+        if self.tok.kind == "=":
+            left = self.text[start:end]
+            left = left if len(left) <= 30 else left[:29] + "…"
+            raise self.error(
+                f"cannot assign to '{left}': the left side of '=' must be a name",
+                Span(start, end),
+            )
+        return expr
+
+    def expr(self) -> tuple[Expr, int, int]:
+        left, start, end = self.term()
+        while self.tok.kind in ("+", "-"):
+            op = self.tok.kind
+            self.advance()
+            right, _, end = self.term()
+            left = self.make(Binary(op, left, right, Span(start, end)))
+        return left, start, end
+
+    def term(self) -> tuple[Expr, int, int]:
+        left, start, end = self.unary()
+        while True:
+            kind = self.tok.kind
+            if kind in ("*", "/"):
+                op, implicit = kind, False
+                self.advance()
+            elif kind in ("name", "(") and self.prev is not None and self.prev.kind == "num":
+                op, implicit = "*", True
+            else:
+                break
+            right, _, end = self.unary()
+            left = self.make(Binary(op, left, right, Span(start, end), implicit))
+        return left, start, end
+
+    def signs(self) -> list[Token]:
+        signs = []
+        while self.tok.kind in ("+", "-"):
+            self.enter(self.tok)
+            signs.append(self.tok)
+            self.advance()
+        return signs
+
+    def wrap(self, signs: list[Token], node: Expr, start: int, end: int) -> tuple[Expr, int]:
+        for sign in reversed(signs):
+            start = sign.span.start
+            node = self.make(Unary(sign.kind, node, Span(start, end)))
+        return node, start
+
+    def unary(self) -> tuple[Expr, int, int]:
+        signs = self.signs()
+        node, start, end = self.power()
+        node, start = self.wrap(signs, node, start, end)
+        self.depth -= len(signs)
+        return node, start, end
+
+    def power(self) -> tuple[Expr, int, int]:
+        base, start, end = self.atom()
+        if self.tok.kind != "^":
+            return base, start, end
+        entered = 0
+        levels: list[tuple[list[Token], Expr, int]] = []
+        while self.tok.kind == "^":
+            self.enter(self.tok)
+            entered += 1
+            self.advance()
+            signs = self.signs()
+            entered += len(signs)
+            node, s, end = self.atom()
+            levels.append((signs, node, s))
+        # Fold from the right: a0 ^ s1 (a1 ^ s2 (a2 ^ ...)).
+        signs, right, rstart = levels[-1]
+        right, rstart = self.wrap(signs, right, rstart, end)
+        for signs, node, s in reversed(levels[:-1]):
+            right = self.make(Binary("^", node, right, Span(s, end)))
+            right, rstart = self.wrap(signs, right, s, end)
+        result = self.make(Binary("^", base, right, Span(start, end)))
+        self.depth -= entered
+        return result, start, end
+
+    def atom(self) -> tuple[Expr, int, int]:
+        tok = self.tok
+        if tok.kind == "num":
+            self.advance()
+            return self.make(Num(tok.value, tok.span)), tok.span.start, tok.span.end
+        if tok.kind == "name":
+            self.advance()
+            name = tok.text
+            if self.tok.kind == "(":
+                return self.call(tok)
+            if name in FUNCTIONS:
+                raise self.error(f"{name} is a function; call it as {name}(...)", tok.span)
+            node = Const(name, tok.span) if name in CONSTANTS else Name(name, tok.span)
+            return self.make(node), tok.span.start, tok.span.end
+        if tok.kind == "(":
+            self.enter(tok)
+            self.open_parens.append(tok)
+            self.advance()
+            node, _, _ = self.expr()
+            close = self.close(tok)
+            self.open_parens.pop()
+            self.depth -= 1
+            return node, tok.span.start, close.span.end
+        raise self.expected_operand()
+
+    def close(self, open_tok: Token, func: str | None = None) -> Token:
+        """Consume the ')' matching *open_tok* or explain why it is missing."""
+        tok = self.tok
+        if tok.kind == ")":
+            self.advance()
+            return tok
+        if tok.kind == "eof":
+            what = f" of the call to {func}" if func else ""
+            raise self.error(
+                f"unclosed '('{what}: expected ')' before the end of input",
+                open_tok.span,
+            )
+        if tok.kind in _ATOM_START:
+            raise self.missing_operator()
+        col = open_tok.span.start - (self.text.rfind("\n", 0, open_tok.span.start) + 1) + 1
+        if tok.kind == "=":
+            raise self.error(
+                "'=' is not allowed inside parentheses; assignments are statements",
+                tok.span,
+            )
+        if tok.kind == "," and func is None:
+            raise self.error(
+                f"expected ')' to close the '(' at column {col}, found ','",
+                tok.span,
+                hint="',' only separates function arguments",
+            )
+        raise self.error(
+            f"expected ')' to close the '(' at column {col}, found {_describe(tok)}", tok.span
+        )
+
+    def call(self, name_tok: Token) -> tuple[Expr, int, int]:
+        name = name_tok.text
+        if name not in FUNCTIONS:
+            raise _unknown_function(self.text, name_tok)
+        open_tok = self.tok
+        self.enter(name_tok)
+        self.open_parens.append(open_tok)
+        self.advance()
+        args: list[Expr] = []
+        if self.tok.kind != ")":
+            while True:
+                if self.tok.kind in (",", ")"):
+                    raise self.error(f"empty argument in the call to {name}", self.tok.span)
+                if self.tok.kind in ("*", "^"):
+                    raise self.error("starred arguments are not supported", self.tok.span)
+                arg, astart, _ = self.expr()
+                if self.tok.kind == "=":
+                    raise self.error(
+                        "keyword arguments are not supported",
+                        Span(astart, self.tok.span.end),
+                        hint=f"pass arguments by position: {name}(...)",
+                    )
+                args.append(arg)
+                if self.tok.kind != ",":
+                    break
+                self.advance()
+        close = self.close(open_tok, func=name)
+        self.open_parens.pop()
+        self.depth -= 1
+        span = Span(name_tok.span.start, close.span.end)
+        accepted = FUNCTIONS[name]
+        if len(args) not in accepted:
+            counts = " or ".join(str(k) for k in accepted)
+            noun = "argument" if accepted == (1,) else "arguments"
+            raise self.error(f"{name} takes {counts} {noun}, got {len(args)}", span)
+        node = self.make(Call(name, tuple(args), span, name_tok.span))
+        return node, span.start, span.end
+
+
+def _unknown_function(text: str, tok: Token) -> ParseError:
+    name = tok.text
+    if name in CONSTANTS:
+        return ParseError(
+            f"'{name}' is a constant, not a function",
+            text,
+            tok.span,
+            hint=f"to multiply, write {name}*(...)",
+        )
+    lowered = {f.lower(): f for f in FUNCTIONS}
+    guess = lowered.get(name.lower())
+    if guess is None:
+        close = difflib.get_close_matches(name.lower(), list(FUNCTIONS), n=1, cutoff=0.6)
+        guess = close[0] if close else None
+    shown = name if len(name) <= 30 else name[:29] + "…"
+    if guess is not None:
+        return ParseError(f"unknown function '{shown}'; did you mean '{guess}'?", text, tok.span)
+    return ParseError(
+        f"unknown function '{shown}'",
+        text,
+        tok.span,
+        hint=f"to multiply, write {shown}*(...); functions are " + ", ".join(FUNCTIONS),
+    )
+
+
+def _names_in(expr: Expr) -> list[Name]:
+    """Name nodes of *expr* in source order, walked iteratively (chains can be 10 000 deep)."""
+    found: list[Name] = []
+    stack: list[Expr] = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Name):
+            found.append(node)
+        elif isinstance(node, Binary):
+            stack.append(node.right)
+            stack.append(node.left)
+        elif isinstance(node, Unary):
+            stack.append(node.operand)
+        elif isinstance(node, Call):
+            stack.extend(reversed(node.args))
+    return found
+
+
+def _check_names(program: Program) -> None:
+    """Refuse double assignment and use before assignment, in statement order."""
+    text = program.source
+    first: dict[str, tuple[int, Assign]] = {}
+    for index, stmt in enumerate(program.statements):
+        if isinstance(stmt, Assign) and stmt.target not in first:
+            first[stmt.target] = (index, stmt)
+    for index, stmt in enumerate(program.statements):
+        expr = stmt.expr if isinstance(stmt, Assign) else stmt
+        for use in _names_in(expr):
+            assigned = first.get(use.name)
+            if assigned is not None and assigned[0] >= index:
+                where = _line_of(text, assigned[1].target_span.start)
+                if assigned[0] == index:
+                    hint = (
+                        f"a name cannot be used in its own definition; to use an input "
+                        f"named {use.name}, give the result another name"
+                    )
+                else:
+                    hint = f"move '{use.name} = ...' before its first use"
+                raise ParseError(
+                    f"'{use.name}' is used before it is assigned (line {where})",
+                    text,
+                    use.span,
+                    hint,
+                )
+        if isinstance(stmt, Assign) and first[stmt.target][0] != index:
+            where = _line_of(text, first[stmt.target][1].target_span.start)
+            raise ParseError(
+                f"'{stmt.target}' is assigned twice (first on line {where})",
+                text,
+                stmt.target_span,
+                hint="each name can be assigned once; use a new name",
+            )
