@@ -5,6 +5,7 @@ Exit codes live here too (cli.md §2) so every layer names them the same way.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -33,7 +34,9 @@ def _escape_controls(text: str) -> str:
             out.append(" ")
         elif code < 32 or code == 127 or 0x80 <= code < 0xA0:
             out.append("?")
-        elif ch in "\u200b\u200c\u200d\u2060\ufeff\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069":
+        elif code > 0xA0 and unicodedata.category(ch) in ("Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
+            # invisible/bidi/format marks, lone surrogates, private use, line separators:
+            # each becomes one visible column so the caret stays aligned and output encodes.
             out.append("?")
         else:
             out.append(ch)
@@ -87,7 +90,7 @@ class BackpropError(Exception):
         left = 0
         if len(line) > 100:
             left = max(0, col - 40)
-            right = min(len(line), col + max(width, 1) + 40)
+            right = min(len(line), col + min(max(width, 1), 60) + 40)
             shown = ("…" if left else "") + line[left:right] + ("…" if right < len(line) else "")
             pad = col - left + (1 if left else 0)
             width = min(width, right - col)
