@@ -485,7 +485,7 @@ def _check_names(program: Program) -> None:
                 else:
                     hint = f"move '{use.name} = ...' before its first use"
                 raise ParseError(
-                    f"'{use.name}' is used before it is assigned (line {where})",
+                    f"'{use.name}' is used before it is assigned; its assignment is on line {where}",
                     text,
                     use.span,
                     hint,
@@ -493,7 +493,7 @@ def _check_names(program: Program) -> None:
         if isinstance(stmt, Assign) and first[stmt.target][0] != index:
             where = _line_of(text, first[stmt.target][1].target_span.start)
             raise ParseError(
-                f"'{stmt.target}' is assigned twice (first on line {where})",
+                f"'{stmt.target}' is assigned twice; it was first assigned on line {where}",
                 text,
                 stmt.target_span,
                 hint="each name can be assigned once; use a new name",

@@ -1,0 +1,279 @@
+"""Compile a graph to straight-line Python: the forward pass, then the reverse sweep.
+
+The source is generated from our own validated graph — never from user text: inputs are
+``a0, a1, …``, node values ``v<id>``, adjoints ``g<id>``, helpers ``_name``; no user string
+(not even in a comment) reaches the generated code. Constants are emitted with ``repr``
+of a finite float.
+
+Two flavours come out of the same emitter:
+
+* scalar — Python floats through ``math``: domain problems raise (ValueError,
+  ZeroDivisionError, OverflowError), caught at zero cost by one ``try``; a silent overflow
+  to inf is caught by one finiteness test on the sum of the results;
+* array — numpy ufuncs under ``np.errstate(... ='raise')`` so an inf or NaN born anywhere
+  raises ``FloatingPointError`` with no extra pass over the data.
+
+On any failure the generated code calls back into the interpreter, which is the reference:
+it names the node, its span and the offending value (a DomainError), or — if the alarm was
+false — returns its own, equal, result. The reverse sweep is simplified while emitting:
+adjoint 1 is not multiplied, a partial of ±1 is a copy or a negation, and a first
+contribution is an alias rather than a new variable. Accumulation never updates in place,
+so numpy arrays are never aliased and mutated.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable, Sequence
+
+from .graph import Graph
+from .primitives import LN2, LN10, SCALAR, TABLE, array_namespace
+
+HELPERS = (
+    "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "exp", "log",
+    "log2", "log10", "sqrt", "fabs", "sign", "step", "less", "sigmoid", "softplus",
+    "pow", "pow_dx", "minimum", "maximum",
+)  # fmt: skip
+
+
+def scalar_helpers() -> dict:
+    ns = {f"_{h}": getattr(SCALAR, h) for h in HELPERS}
+    # the exponent's partial of x^y raises for x <= 0 (the interpreter then explains why)
+    ns["_pow_dy"] = lambda x, y, out: out * math.log(x)
+    ns.update(_LN2=LN2, _LN10=LN10)
+    return ns
+
+
+def array_helpers() -> dict:
+    import numpy as np
+
+    A = array_namespace()
+    ns = {f"_{h}": getattr(A, h) for h in HELPERS}
+    ns["_pow_dy"] = lambda x, y, out: out * np.log(x)
+    ns.update(_LN2=LN2, _LN10=LN10)
+    return ns
+
+
+def _is_name(s: str) -> bool:
+    return s.replace("_", "a").isalnum()
+
+
+def _paren(s: str) -> str:
+    return s if _is_name(s) or _is_float_literal(s) else f"({s})"
+
+
+def _is_float_literal(s: str) -> bool:
+    try:
+        float(s)
+    except ValueError:
+        return False
+    return True
+
+
+class Body:
+    """The emitted statements plus the expressions that hold each wanted result."""
+
+    def __init__(self, lines: list[str], value: str, grads: list[str], ref: dict[int, str], adj: dict[int, str]):
+        self.lines = lines
+        self.value = value  # expression of the output value
+        self.grads = grads  # expression of ∂output/∂arg for each argument
+        self.ref = ref  # node id -> expression of its value
+        self.adj = adj  # node id -> expression of its adjoint (reached, non-constant nodes)
+
+
+def emit(graph: Graph, args: Sequence[str], output: int | None = None, indent: str = "    ") -> Body:
+    """Straight-line statements computing the output and its gradient w.r.t. ``args``.
+
+    ``args`` are variable names (every one of ``graph.variables`` must be present); the
+    argument for ``args[k]`` is the Python identifier ``a<k>``.
+    """
+    out = graph.output if output is None else output
+    pos = {name: k for k, name in enumerate(args)}
+    nodes = graph.nodes
+    # what the output depends on
+    needed = [False] * len(nodes)
+    needed[out] = True
+    for i in range(out, -1, -1):
+        if needed[i]:
+            for j in nodes[i].inputs:
+                needed[j] = True
+    ref: dict[int, str] = {}
+    lines: list[str] = []
+    templates: dict[int, tuple[str, tuple[str, ...]]] = {}
+    for node in nodes[: out + 1]:
+        if not needed[node.id]:
+            continue
+        if node.op == "var":
+            ref[node.id] = f"a{pos[node.name]}"
+            continue
+        if node.op == "const":
+            ref[node.id] = repr(float(node.value))
+            continue
+        code, dcode = _templates(graph, node)
+        templates[node.id] = (code, dcode)
+        ins = [ref[i] for i in node.inputs]
+        if node.op == "id":
+            ref[node.id] = ins[0]
+            continue
+        expr = code.format(*ins, out=f"v{node.id}")
+        lines.append(f"{indent}v{node.id} = {expr}")
+        ref[node.id] = f"v{node.id}"
+    # reverse sweep over the non-constant nodes the output depends on
+    adj: dict[int, str] = {out: "1.0"}
+    for i in range(out, -1, -1):
+        node = nodes[i]
+        if i not in adj or node.op in ("var", "const") or node.constant:
+            continue
+        g = adj[i]
+        code, dcode = templates[i]
+        ins = [ref[j] for j in node.inputs]
+        for k, j in enumerate(node.inputs):
+            if nodes[j].constant:
+                continue
+            d = dcode[k].format(*ins, out=ref[i])
+            if d == "1":
+                contrib = g
+            elif d == "-1":
+                contrib = "-1.0" if g == "1.0" else f"-{_paren(g)}"
+            elif g == "1.0":
+                contrib = d
+            else:
+                contrib = f"{_paren(g)} * {_paren(d)}"
+            if j not in adj:
+                if _is_name(contrib) or _is_float_literal(contrib):
+                    adj[j] = contrib  # alias: no new variable, no copy
+                else:
+                    lines.append(f"{indent}g{j} = {contrib}")
+                    adj[j] = f"g{j}"
+            else:
+                lines.append(f"{indent}g{j} = {adj[j]} + {contrib}")
+                adj[j] = f"g{j}"
+    grads = []
+    for name in args:
+        vid = graph.names[name]
+        grads.append(adj.get(vid, "0.0"))
+    return Body(lines, ref[out], grads, ref, adj)
+
+
+def _templates(graph: Graph, node) -> tuple[str, tuple[str, ...]]:
+    prim = TABLE[node.op]
+    if node.op == "powc":
+        base, expo = node.inputs
+        e = graph.nodes[expo]
+        if e.op == "const":
+            c = float(e.value)
+            if c == 2.0:
+                return "{0} * {0}", ("2.0 * {0}", "0")
+            if c == 1.0:
+                return "{0}", ("1", "0")
+            if c.is_integer() and 2.0 < abs(c) <= 64.0:
+                cm1 = repr(c - 1.0)
+                return "{0} ** " + repr(c), (f"{repr(c)} * {{0}} ** {cm1}", "0")
+    return prim.code, prim.dcode
+
+
+_SCALAR_TEMPLATE = """\
+def {fname}({params}):
+    if a0.__class__ is _float:
+        try:
+{body}
+        except (ArithmeticError, ValueError):
+            return _diagnose(({params}{comma}))
+        except TypeError:
+            return _general(({params}{comma}))
+        _s = {check}
+        try:
+            if _s - _s == 0.0:
+                return {value}, ({grads}{gcomma})
+        except (ValueError, TypeError):
+            return _general(({params}{comma}))
+        return _diagnose(({params}{comma}))
+    return _general(({params}{comma}))
+"""
+
+_ARRAY_TEMPLATE = """\
+def {fname}({params}):
+    with _errstate(divide="raise", over="raise", invalid="raise", under="ignore"):
+        try:
+{body}
+        except (ArithmeticError, ValueError):
+            return _diagnose(({params}{comma}))
+    return {value}, ({grads}{gcomma})
+"""
+
+
+def build_functions(
+    graph: Graph,
+    args: Sequence[str],
+    diagnose: Callable[[tuple], tuple],
+    output: int | None = None,
+) -> tuple[Callable, Callable, str]:
+    """Compile the scalar and array flavours. Returns (fast function, array function, source)."""
+    params = ", ".join(f"a{k}" for k in range(len(args)))
+    comma = "," if len(args) == 1 else ""
+    if not args:
+        params_def = ""
+    else:
+        params_def = params
+    body = emit(graph, args, output, indent=" " * 12)
+    grads = ", ".join(body.grads)
+    gcomma = "," if len(body.grads) == 1 else ""
+    check = " + ".join([body.value, *body.grads])
+    lines = "\n".join(body.lines) or " " * 12 + "pass"
+
+    array_ns: dict = {}
+    state: dict = {}
+
+    def general(values: tuple):
+        if all(isinstance(v, float | int) for v in values):
+            return state["scalar"](*[float(v) for v in values])
+        if "array" not in state:
+            import numpy as np
+
+            array_ns.update(array_helpers(), _errstate=np.errstate, _diagnose=diagnose)
+            abody = emit(graph, args, output, indent=" " * 12)
+            asrc = _ARRAY_TEMPLATE.format(
+                fname="_array_f",
+                params=params_def,
+                comma=comma,
+                body="\n".join(abody.lines) or " " * 12 + "pass",
+                value=abody.value,
+                grads=", ".join(abody.grads),
+                gcomma=gcomma,
+            )
+            exec(compile(asrc, "<backprop:array>", "exec"), array_ns)  # our own generated code
+            state["array"] = array_ns["_array_f"]
+            state["asrc"] = asrc
+        import numpy as np
+
+        return state["array"](*[np.asarray(v, dtype=float) for v in values])
+
+    if not args:
+        src = (
+            "def _f():\n    try:\n"
+            + lines
+            + f"\n    except (ArithmeticError, ValueError):\n        return _diagnose(())\n"
+            + f"    _s = {body.value}\n"
+            + f"    if _s - _s == 0.0:\n        return {body.value}, ()\n"
+            + "    return _diagnose(())\n"
+        ).replace(" " * 12, " " * 8)
+    else:
+        src = _SCALAR_TEMPLATE.format(
+            fname="_f",
+            params=params,
+            comma=comma,
+            body=lines,
+            check=check,
+            value=body.value,
+            grads=grads,
+            gcomma=gcomma,
+        )
+    ns = scalar_helpers()
+    ns.update(_float=float, _diagnose=diagnose, _general=general)
+    exec(compile(src, "<backprop:scalar>", "exec"), ns)  # our own generated code, see module doc
+    state["scalar"] = ns["_f"]
+
+    def array_function(*values):
+        return general(tuple(values))
+
+    return ns["_f"], array_function, src

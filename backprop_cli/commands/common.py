@@ -1,0 +1,172 @@
+"""What every command shares: reading the program, parsing --at, validating numbers,
+the consoles, and the one boundary where errors become messages and exit codes.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from contextlib import contextmanager
+from typing import Iterator
+
+import typer
+
+from ..errors import BackpropError, ExitCode, InputError, LimitError
+from ..limits import MAX_SOURCE_CHARS, MAX_STDIN_BYTES
+
+LESSON_GRAPH = "x = 2*w + b; y = b + 1; z = x*y"
+LESSON_AT = {"w": 3.0, "b": 4.0}
+
+
+def debug_enabled() -> bool:
+    return os.environ.get("BACKPROP_DEBUG", "") not in ("", "0")
+
+
+def stdout_console():
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=False)
+
+
+def stderr_console():
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def warn(message: str, quiet: bool = False) -> None:
+    """A warning on stderr (never on stdout); silenced by --quiet."""
+    if quiet:
+        return
+    from rich.markup import escape
+
+    stderr_console().print(f"[yellow]warning:[/yellow] {escape(message)}")
+
+
+def read_program_text(expr: str | None, default: str) -> str:
+    """The program: the argument, stdin for '-', or the lesson's default."""
+    if expr is None:
+        return default
+    if expr == "-":
+        data = sys.stdin.buffer.read(MAX_STDIN_BYTES + 1)
+        if len(data) > MAX_STDIN_BYTES:
+            raise LimitError(f"the program on stdin is over the limit of {MAX_STDIN_BYTES} bytes")
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"stdin is not valid UTF-8 (byte {exc.start})") from None
+    else:
+        text = expr
+    if len(text) > MAX_SOURCE_CHARS:
+        raise LimitError(f"the program is {len(text)} characters long; the limit is {MAX_SOURCE_CHARS}")
+    return text
+
+
+def parse_number(text: str, what: str) -> float:
+    """A finite float from option text, or an InputError saying what is wrong."""
+    t = text.strip()
+    try:
+        value = float(t)
+    except ValueError:
+        raise InputError(f"{what}: '{text}' is not a number") from None
+    if t.lower().lstrip("+-") in ("nan", "inf", "infinity") or not math.isfinite(value):
+        raise InputError(f"{what}: '{text}' is not a finite number")
+    return value
+
+
+def parse_at(items: list[str] | None, option: str = "--at") -> dict[str, float]:
+    """``--at w=3,b=4`` (repeatable) -> {"w": 3.0, "b": 4.0}."""
+    values: dict[str, float] = {}
+    for item in items or []:
+        for part in item.split(","):
+            part = part.strip()
+            if not part:
+                raise InputError(f"{option} '{item}': empty assignment; write NAME=VALUE[,NAME=VALUE...]")
+            if "=" not in part:
+                raise InputError(f"{option} '{part}': expected NAME=VALUE (e.g. {option} w=3,b=4)")
+            name, _, raw = part.partition("=")
+            name = name.strip()
+            if not name:
+                raise InputError(f"{option} '{part}': the name before '=' is missing")
+            if not raw.strip():
+                raise InputError(f"{option} '{part}': the value after '=' is missing")
+            values[name] = parse_number(raw, f"{option} {name}")
+    return values
+
+
+def check_names(program, values: dict[str, float], option: str = "--at") -> None:
+    """Every name given must be an input variable of the program."""
+    from ..program import suggest
+
+    for name in values:
+        if name not in program.variables:
+            if name in program.named:
+                raise InputError(f"{option} {name}: '{name}' is computed by the program, not an input variable")
+            raise InputError(
+                f"{option} {name}: '{name}' is not a variable of the program"
+                + suggest(name, program.variables)
+            )
+
+
+def point_with_defaults(program, given: dict[str, float], quiet: bool = False) -> tuple[dict, list[str]]:
+    """Values for every variable; missing ones start at 1.0 with a warning naming them."""
+    check_names(program, given)
+    values, defaulted = {}, []
+    for name in program.variables:
+        if name in given:
+            values[name] = given[name]
+        else:
+            values[name] = 1.0
+            defaulted.append(name)
+    if defaulted:
+        names = ", ".join(defaulted)
+        example = ",".join(f"{n}=VALUE" for n in defaulted)
+        warn(f"no value for {names}; starting at 1.0 (set it with --at {example})", quiet)
+    return values, defaulted
+
+
+def validate(condition: bool, message: str) -> None:
+    if not condition:
+        raise InputError(message)
+
+
+def print_error(err: BackpropError) -> None:
+    """The one-line message, the input line and its caret — on stderr, markup-free."""
+    sys.stderr.write(err.render() + "\n")
+    sys.stderr.flush()
+
+
+@contextmanager
+def boundary(json_mode: bool = False, schema: str | None = None) -> Iterator[None]:
+    """Turn anticipated errors into a message and an exit code (cli.md §2, §3).
+
+    With --json the error goes out as one strict JSON document on stdout as well.
+    """
+    try:
+        yield
+    except BackpropError as err:
+        if debug_enabled():
+            raise
+        if json_mode:
+            from ..render.jsonout import emit
+
+            doc = {"schema": schema, "status": err.kind, "message": err.message, "error": err.to_json()}
+            emit(doc)
+        print_error(err)
+        raise typer.Exit(int(err.exit_code)) from None
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+    except BrokenPipeError:
+        quiet_broken_pipe()
+        raise typer.Exit(0) from None
+
+
+def quiet_broken_pipe() -> None:
+    """stdout was closed (`| head -1`): stop writing, say nothing."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass

@@ -1,0 +1,122 @@
+"""`backprop grad` and `backprop check`: declarations plus one call each."""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+import typer
+
+from . import common, help_text
+
+EXPR_HELP = "The program, e.g. \"x = 2*w + b; y = b + 1; z = x*y\"; - reads stdin. Default: the lesson's graph."
+AT_HELP = "Values of the input variables: NAME=VALUE[,NAME=VALUE...]; repeatable."
+OF_HELP = "Differentiate this named node instead of the last statement."
+
+
+def _load(expr, at, of, quiet):
+    from .. import compile as compile_program
+
+    text = common.read_program_text(expr, common.LESSON_GRAPH)
+    given = common.parse_at(at)
+    if expr is None and not at:
+        given = dict(common.LESSON_AT)
+    program = compile_program(text, output=of)
+    values, defaulted = common.point_with_defaults(program, given, quiet)
+    return program, values, defaulted
+
+
+def register(app: typer.Typer, command_cls) -> None:
+    @app.command(
+        "grad",
+        cls=command_cls,
+        help=help_text.command_help(
+            "grad",
+            "Evaluate a program and backpropagate: every node's value, its local partials "
+            "and ∂output/∂node, then the gradient with respect to each input variable.",
+        ),
+    )
+    def grad(
+        expr: Optional[str] = typer.Argument(None, help=EXPR_HELP, show_default=False),
+        at: Optional[List[str]] = typer.Option(None, "--at", help=AT_HELP),
+        of: Optional[str] = typer.Option(None, "--of", help=OF_HELP),
+        mode: str = typer.Option("reverse", "--mode", help="reverse (one backward sweep) or forward (dual numbers, one pass per variable)."),
+        explain: bool = typer.Option(False, "--explain", help="Write the chain rule out with numbers."),
+        nudge: Optional[str] = typer.Option(None, "--nudge", help="Nudge every variable and named node by D: predicted vs actual output."),
+        json_out: bool = typer.Option(False, "--json", help="One strict JSON document on stdout."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="Only results and errors."),
+    ) -> None:
+        from ..render.grad import GRAD_SCHEMA
+
+        with common.boundary(json_out, GRAD_SCHEMA):
+            common.validate(mode in ("reverse", "forward"), f"--mode '{mode}': use reverse or forward")
+            delta = common.parse_number(nudge, "--nudge") if nudge is not None else None
+            if delta is not None:
+                common.validate(delta != 0, "--nudge must not be 0")
+            program, values, defaulted = _load(expr, at, of, quiet or json_out)
+            from ..engines.gradient import gradient_report, output_symbol
+
+            report = gradient_report(program, values, defaulted, mode, delta)
+            if json_out:
+                from ..render.grad import grad_document
+                from ..render.jsonout import emit
+
+                emit(grad_document(report))
+                return
+            from ..render.grad import explain_lines, grad_tables, nudge_table
+
+            console = common.stdout_console()
+            symbol = output_symbol(program)
+            for table in grad_tables(report, symbol):
+                console.print(table)
+            if explain:
+                from rich.markup import escape
+
+                console.print("[bold]chain rule[/bold]")
+                for line in explain_lines(report, symbol):
+                    console.print("  " + escape(line))
+            if report.nudges is not None:
+                console.print(nudge_table(report, symbol))
+
+    @app.command(
+        "check",
+        cls=command_cls,
+        help=help_text.command_help(
+            "check",
+            "Check the gradient three ways — reverse mode, forward mode and central finite "
+            "differences — per variable. Exit 1 when they disagree.",
+            "Tolerances: reverse vs forward relative error ≤ 1e-9; finite differences "
+            "(step h = 1e-5·max(1, |v|)) relative error ≤ 1e-5 or absolute error ≤ 1e-6.",
+        ),
+    )
+    def check(
+        expr: Optional[str] = typer.Argument(None, help=EXPR_HELP, show_default=False),
+        at: Optional[List[str]] = typer.Option(None, "--at", help=AT_HELP),
+        of: Optional[str] = typer.Option(None, "--of", help=OF_HELP),
+        json_out: bool = typer.Option(False, "--json", help="One strict JSON document on stdout."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="Only results and errors."),
+    ) -> None:
+        from ..render.grad import CHECK_SCHEMA
+
+        with common.boundary(json_out, CHECK_SCHEMA):
+            program, values, defaulted = _load(expr, at, of, quiet or json_out)
+            from ..engines.check import check as run_check
+
+            report = run_check(program, values, defaulted)
+            if json_out:
+                from ..render.grad import check_document
+                from ..render.jsonout import emit
+
+                emit(check_document(report))
+            else:
+                from ..render.grad import check_table
+
+                common.stdout_console().print(check_table(report))
+            if not report.ok:
+                from rich.markup import escape
+
+                for row in report.rows:
+                    if not row.ok:
+                        common.stderr_console().print(
+                            f"[red]disagree:[/red] {escape(row.variable)}: {escape(row.cause or '')}"
+                        )
+                raise typer.Exit(1)

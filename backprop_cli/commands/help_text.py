@@ -1,0 +1,63 @@
+"""Help texts: examples lead (a test runs every one verbatim), then functions and exit codes.
+
+Rich markup is on, so square brackets in help text are escaped with a backslash.
+"""
+
+EXAMPLES: dict[str, list[str]] = {
+    "grad": [
+        'backprop grad "x = 2*w + b; y = b + 1; z = x*y" --at w=3,b=4',
+        'backprop grad "(w*2+b)*(b+1)" --at w=3,b=4 --explain --nudge 0.1',
+        'backprop grad "sin(x)*exp(y)" --at x=1,y=0 --json',
+    ],
+    "check": [
+        'backprop check "x = 2*w + b; y = b + 1; z = x*y" --at w=3,b=4',
+        'backprop check "sqrt(ln(x^2))" --at x=2',
+    ],
+}
+
+LANGUAGE = (
+    "Expressions: numbers (3, 0.5, .5, 1e-3), constants pi and e, variables (ASCII "
+    "letters, digits, _ and Greek letters), + - * / and power ^ or ** (right-associative, "
+    "tighter than unary minus: -3^2 = -9), implicit multiplication after a number (2w, "
+    "2(b+1)), statements NAME = EXPR separated by ; or newlines (the last one is the output). "
+    "Functions: sin cos tan asin acos atan sinh cosh tanh exp ln log log2 log10 sqrt abs "
+    "sigmoid relu softplus, log(x, base), pow(x, y), min(a, b), max(a, b). "
+    "At a kink the derivative is the mean of the one-sided ones: abs'(0) = 0, relu'(0) = 0.5, "
+    "min/max ties pass 0.5 to each side. Give - as EXPR to read the program from stdin; "
+    "an expression that starts with - needs -- before it."
+)
+
+LIMITS = (
+    "Limits: 1 000 000 characters per program (1 MiB on stdin), nesting depth 256, "
+    "200 000 syntax nodes, 20 000 statements."
+)
+
+EXIT_CODES = (
+    "Exit codes: 0 success; 1 valid input but the computation failed (domain error, "
+    "overflow, zero partial, diverged, oscillating, no convergence within --max-iter); "
+    "2 usage or input error (bad flag or expression, invalid value, over a limit); 130 interrupted."
+)
+
+
+def command_help(name: str, summary: str, extra: str = "") -> str:
+    """Summary, then examples (one paragraph each, so they render verbatim), then the rest."""
+    parts = [summary, "Examples:"]
+    parts += [f"  $ {e}" for e in EXAMPLES.get(name, [])]
+    if extra:
+        parts.append(extra)
+    parts += [LANGUAGE, LIMITS, EXIT_CODES]
+    return "\n\n".join(parts)
+
+
+MAIN = "\n\n".join(
+    [
+        "Solve and trace backpropagation and gradient descent: every forward value and "
+        "every backward partial, as tables, pictures or JSON.",
+        "Examples:",
+        '  $ backprop grad "x = 2*w + b; y = b + 1; z = x*y" --at w=3,b=4',
+        '  $ backprop solve "(w*2+b)*(b+1)" --at w=3,b=4 --target 60 --vary b',
+        "  $ backprop descend --eta 0.1 --x0 0.2",
+    ]
+)
+
+EPILOG = EXIT_CODES + " " + LIMITS

@@ -1,0 +1,177 @@
+"""The gradient report behind `backprop grad` and `backprop check`: plain records, no printing."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ..graph import forward
+from ..program import Program
+
+
+@dataclass(frozen=True, slots=True)
+class NodeRecord:
+    id: int
+    name: str | None
+    expr: str
+    op: str
+    inputs: tuple[int, ...]
+    value: float
+    local: tuple[float, ...]  # ∂node/∂input for each input
+    adjoint: float  # ∂output/∂node
+    tangents: dict[str, float] | None = None  # forward mode: ∂node/∂variable
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    consumer: int  # node that uses this one
+    adjoint: float  # ∂output/∂consumer
+    local: float  # ∂consumer/∂this
+
+
+@dataclass(frozen=True, slots=True)
+class ChainLine:
+    """adjoint(node) = Σ adjoint(consumer) × local partial — the chain rule with numbers."""
+
+    node: int
+    terms: tuple[Term, ...]
+    total: float
+
+
+@dataclass(frozen=True, slots=True)
+class Nudge:
+    name: str
+    node: int
+    base: float  # the node's value
+    delta: float
+    partial: float  # ∂output/∂node
+    predicted: float  # output + partial·delta
+    actual: float  # output recomputed with the node moved by delta (everything else fixed)
+
+
+@dataclass(frozen=True, slots=True)
+class GradReport:
+    expression: str
+    output: str
+    output_id: int
+    at: dict[str, float]
+    defaulted: tuple[str, ...]
+    mode: str
+    value: float
+    gradient: dict[str, float]
+    nodes: tuple[NodeRecord, ...]
+    chain: tuple[ChainLine, ...]
+    nudges: tuple[Nudge, ...] | None
+    labels: dict[int, str]
+
+
+def output_symbol(program: Program) -> str:
+    """How formulas name the output: its assigned name, else 'f' (or 'output' if f is taken)."""
+    node = program.nodes[program.output]
+    if node.name is not None:
+        return node.name
+    return "f" if "f" not in program.graph.names else "output"
+
+
+def gradient_report(
+    program: Program,
+    values: dict[str, float],
+    defaulted=(),
+    mode: str = "reverse",
+    nudge: float | None = None,
+) -> GradReport:
+    trace = program.trace(values)
+    graph = program.graph
+    out = program.output
+    relevant = _ancestors(program)
+    tangents: dict[str, list] = {}
+    if mode == "forward":
+        for name in program.variables:
+            tangents[name] = program.forward_tangents(values, name)
+        gradient = {name: tangents[name][out] for name in program.variables}
+    else:
+        gradient = {v: trace.adjoints[i] for v, i in zip(graph.variables, graph.var_ids)}
+    nodes = tuple(
+        NodeRecord(
+            id=n.id,
+            name=n.name,
+            expr=n.expr,
+            op=n.op,
+            inputs=n.inputs,
+            value=trace.values[n.id],
+            local=tuple(trace.locals[n.id]),
+            adjoint=trace.adjoints[n.id],
+            tangents={v: tangents[v][n.id] for v in tangents} if tangents else None,
+        )
+        for n in graph.nodes
+        if relevant[n.id]
+    )
+    consumers: dict[int, list[Term]] = {}
+    for n in graph.nodes:
+        if not relevant[n.id]:
+            continue
+        for k, j in enumerate(n.inputs):
+            consumers.setdefault(j, []).append(Term(n.id, trace.adjoints[n.id], trace.locals[n.id][k]))
+    chain = tuple(
+        ChainLine(n.id, tuple(consumers.get(n.id, ())), trace.adjoints[n.id])
+        for n in reversed(graph.nodes)
+        if relevant[n.id] and n.id != out and not n.constant
+    )
+    nudges = _nudges(program, trace, nudge) if nudge is not None else None
+    return GradReport(
+        expression=program.source,
+        output=program.output_name,
+        output_id=out,
+        at=dict(values),
+        defaulted=tuple(defaulted),
+        mode=mode,
+        value=trace.value,
+        gradient=gradient,
+        nodes=nodes,
+        chain=chain,
+        nudges=nudges,
+        labels={n.id: program.label(n.id) for n in graph.nodes},
+    )
+
+
+def _ancestors(program: Program) -> list[bool]:
+    """Nodes the output depends on (others are not shown: their adjoint is 0 by construction)."""
+    nodes = program.nodes
+    keep = [False] * len(nodes)
+    keep[program.output] = True
+    for i in range(program.output, -1, -1):
+        if keep[i]:
+            for j in nodes[i].inputs:
+                keep[j] = True
+    return keep
+
+
+def _nudges(program: Program, trace, delta: float) -> tuple[Nudge, ...]:
+    """The lesson's sensitivity experiment for every variable and named node."""
+    graph = program.graph
+    relevant = _ancestors(program)
+    out = []
+    point = {v: trace.values[i] for v, i in zip(graph.variables, graph.var_ids)}
+    for n in graph.nodes:
+        if n.name is None or not relevant[n.id] or n.id == program.output:
+            continue
+        base = trace.values[n.id]
+        if n.op == "var":
+            moved = dict(point)
+            moved[n.name] = base + delta
+            vals, _ = forward(graph, moved)
+        else:
+            vals, _ = forward(graph, point, overrides={n.id: base + delta})
+        actual = vals[program.output]
+        partial = trace.adjoints[n.id]
+        out.append(Nudge(n.name, n.id, base, delta, partial, trace.value + partial * delta, actual))
+    return tuple(out)
+
+
+def relative_error(a: float, b: float) -> float:
+    scale = max(abs(a), abs(b))
+    return 0.0 if scale == 0 else abs(a - b) / scale
+
+
+def finite(x) -> bool:
+    return isinstance(x, float | int) and math.isfinite(x)

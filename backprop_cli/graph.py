@@ -1,0 +1,288 @@
+"""The computation graph: build it from a syntax tree, evaluate it forward.
+
+Nodes are kept in creation order, which is already a topological order, and every
+walk over them is a loop (never recursion): a 10 000-operation chain is fine.
+This module knows nothing about derivatives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import syntax
+from .errors import DomainError, Span
+from .primitives import BINARY_OPS, FUNCTION_OPS, TABLE, namespace_for
+from .primitives_names import CONSTANTS
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    id: int
+    op: str  # "var", "const", or a key of primitives.TABLE
+    inputs: tuple[int, ...]
+    name: str | None  # variable name, or the assigned name of a named intermediate
+    expr: str  # the source text of the subexpression (the name, for variables)
+    span: Span
+    value: float | None = None  # for "const" nodes
+    constant: bool = False  # depends on no variable
+
+
+@dataclass(frozen=True, slots=True)
+class Graph:
+    source: str
+    nodes: tuple[Node, ...]
+    variables: tuple[str, ...]  # input names in order of first appearance
+    var_ids: tuple[int, ...]  # node id of each variable, same order
+    names: dict[str, int]  # every named node: variables and assigned names
+    assigned: tuple[str, ...]  # assigned names in statement order
+    output: int
+    output_name: str
+
+    def label(self, i: int) -> str:
+        """What a person calls node i: its name, else its subexpression."""
+        node = self.nodes[i]
+        return node.name if node.name is not None else node.expr
+
+
+def _children(n) -> tuple:
+    if isinstance(n, syntax.Binary):
+        return (n.left, n.right)
+    if isinstance(n, syntax.Unary):
+        return (n.operand,)
+    if isinstance(n, syntax.Call):
+        return n.args
+    return ()
+
+
+class _Builder:
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.rows: list[list] = []  # [op, inputs, name, expr, span, value, constant]
+        self.env: dict[str, int] = {}
+        self.var_names: list[str] = []
+        self.var_ids: list[int] = []
+
+    def add(self, op, inputs, span, *, name=None, value=None, expr=None) -> int:
+        constant = op == "const" or (op != "var" and all(self.rows[i][6] for i in inputs))
+        if expr is None:
+            expr = self.source[span.start : span.end]
+        self.rows.append([op, tuple(inputs), name, expr, span, value, constant])
+        return len(self.rows) - 1
+
+    def leaf(self, n) -> int:
+        if isinstance(n, syntax.Num):
+            return self.add("const", (), n.span, value=float(n.value))
+        if isinstance(n, syntax.Const):
+            return self.add("const", (), n.span, value=CONSTANTS[n.name])
+        # a Name: an assigned intermediate, or an input variable (created on first use)
+        if n.name in self.env:
+            return self.env[n.name]
+        i = self.add("var", (), n.span, name=n.name, expr=n.name)
+        self.env[n.name] = i
+        self.var_names.append(n.name)
+        self.var_ids.append(i)
+        return i
+
+    def combine(self, n, args: list[int]) -> int:
+        if isinstance(n, syntax.Unary):
+            if n.op == "+":
+                return args[0]
+            return self.add("neg", args, n.span)
+        if isinstance(n, syntax.Binary):
+            op = BINARY_OPS[n.op]
+            if op == "pow" and self.rows[args[1]][6]:
+                op = "powc"
+            return self.add(op, args, n.span)
+        # a call
+        if n.func == "pow":
+            op = "powc" if self.rows[args[1]][6] else "pow"
+        elif n.func == "log" and len(args) == 2:
+            op = "logb"
+        else:
+            op = FUNCTION_OPS[n.func]
+        return self.add(op, args, n.span)
+
+    def lower(self, expr) -> int:
+        """Post-order walk with an explicit stack (left-deep chains can be 10 000 deep)."""
+        results: list[int] = []
+        stack: list[tuple[object, bool]] = [(expr, False)]
+        while stack:
+            n, ready = stack.pop()
+            kids = _children(n)
+            if not kids:
+                results.append(self.leaf(n))
+            elif not ready:
+                stack.append((n, True))
+                stack.extend((k, False) for k in reversed(kids))
+            else:
+                args = results[-len(kids) :]
+                del results[-len(kids) :]
+                results.append(self.combine(n, args))
+        return results[0]
+
+
+def build(program: syntax.Program) -> Graph:
+    """Lower a parsed program to a graph. The parser has already checked names and limits."""
+    b = _Builder(program.source)
+    assigned: list[str] = []
+    out = -1
+    out_name = ""
+    for stmt in program.statements:
+        if isinstance(stmt, syntax.Assign):
+            i = b.lower(stmt.expr)
+            row = b.rows[i]
+            if row[2] is not None:
+                # already named (an alias like `x = w` or `x = y`): a copy node carries the new name
+                i = b.add("id", (i,), stmt.span, name=stmt.target, expr=row[2])
+            else:
+                row[2] = stmt.target
+            b.env[stmt.target] = i
+            assigned.append(stmt.target)
+            out, out_name = i, stmt.target
+        else:
+            out = b.lower(stmt)
+            out_name = b.rows[out][2] or b.rows[out][3]
+    nodes = tuple(
+        Node(i, op, ins, name, expr, span, value, constant)
+        for i, (op, ins, name, expr, span, value, constant) in enumerate(b.rows)
+    )
+    names = {n.name: n.id for n in nodes if n.name is not None}
+    return Graph(
+        source=program.source,
+        nodes=nodes,
+        variables=tuple(b.var_names),
+        var_ids=tuple(b.var_ids),
+        names=names,
+        assigned=tuple(assigned),
+        output=out,
+        output_name=out_name,
+    )
+
+
+def _describe(graph: Graph, ids, values, index) -> list[str]:
+    """Input expressions with their values at the failing point, for an error message."""
+    out = []
+    for i in ids:
+        v = values[i]
+        if index is not None and not isinstance(v, float | int):
+            v = v.reshape(-1)[index] if getattr(v, "ndim", 0) else v
+        out.append(f"`{graph.label(i)}` = {float(v):.6g}")
+    return out
+
+
+def domain_error(graph: Graph, node: Node, message: str, values, mask=None) -> DomainError:
+    """A DomainError naming the node, its span and the offending input values."""
+    index = None
+    if mask is not None and not isinstance(mask, bool | int):
+        import numpy as np
+
+        flat = np.broadcast_to(mask, np.broadcast(*[values[i] for i in node.inputs] or [mask]).shape)
+        bad = np.flatnonzero(flat)
+        index = int(bad[0]) if bad.size else None
+    described = _describe(graph, node.inputs, values, index)
+    text = message.format(*described) if described else message
+    if index is not None:
+        text += f" (at point {index})"
+    value = None
+    if node.inputs:
+        v = values[node.inputs[0]]
+        value = float(v.reshape(-1)[index]) if index is not None and getattr(v, "ndim", 0) else None
+        if value is None and isinstance(v, float | int):
+            value = float(v)
+    return DomainError(text, graph.source, node.span, node=node.id, value=value)
+
+
+def check_domain(graph: Graph, node: Node, values, args) -> None:
+    for predicate, message in TABLE[node.op].domain:
+        bad = predicate(*args)
+        if isinstance(bad, bool | int):
+            if bad:
+                raise domain_error(graph, node, message, values)
+        elif bad.any():
+            raise domain_error(graph, node, message, values, mask=bad)
+
+
+def not_finite_error(graph: Graph, node: Node, values, what="value") -> DomainError:
+    v = values[node.id] if what == "value" else None
+    kind = "overflows" if v is not None and _is_inf(v) else "is not a finite number"
+    msg = f"the {what} of `{graph.label(node.id)}` {kind}"
+    if node.inputs:
+        msg += " with " + ", ".join(_describe(graph, node.inputs, values, _first_bad(v)))
+    return DomainError(msg, graph.source, node.span, node=node.id)
+
+
+def _is_inf(v) -> bool:
+    if isinstance(v, float | int):
+        return v in (float("inf"), float("-inf"))
+    import numpy as np
+
+    return bool(np.isinf(v).any())
+
+
+def _first_bad(v):
+    if v is None or isinstance(v, float | int) or not getattr(v, "ndim", 0):
+        return None
+    import numpy as np
+
+    bad = np.flatnonzero(~np.isfinite(v))
+    return int(bad[0]) if bad.size else None
+
+
+def all_finite(v) -> bool:
+    """True when v (a float or an array) holds no inf or NaN."""
+    if isinstance(v, float | int):
+        return v - v == 0
+    import numpy as np
+
+    return bool(np.isfinite(v).all())
+
+
+def forward(graph: Graph, values: dict, overrides: dict | None = None) -> tuple[list, object]:
+    """Evaluate every node. Returns (values by node id, the math namespace used).
+
+    ``overrides`` maps node ids to values used instead of computing them (the nudge
+    experiment: what happens downstream when one node alone moves).
+
+    Raises DomainError naming the node when an input leaves a primitive's domain or a
+    value is not finite (overflow, NaN).
+    """
+    M = namespace_for(values.values())
+    vals: list = [None] * len(graph.nodes)
+    if M is not namespace_for(()):
+        import numpy as np
+
+        errstate = np.errstate(all="ignore")
+    else:
+        errstate = None
+    if errstate is not None:
+        errstate.__enter__()
+    try:
+        for node in graph.nodes:
+            if node.op == "var":
+                v = values[node.name]
+                vals[node.id] = float(v) if isinstance(v, int | float) else v
+                continue
+            if node.op == "const":
+                vals[node.id] = node.value
+                continue
+            if overrides and node.id in overrides:
+                vals[node.id] = overrides[node.id]
+                continue
+            args = [vals[i] for i in node.inputs]
+            check_domain(graph, node, vals, args)
+            try:
+                v = TABLE[node.op].value(M, *args)
+            except (ArithmeticError, ValueError) as exc:
+                raise DomainError(
+                    f"`{graph.label(node.id)}` cannot be computed: {exc}",
+                    graph.source,
+                    node.span,
+                    node=node.id,
+                ) from None
+            vals[node.id] = v
+            if not all_finite(v):
+                raise not_finite_error(graph, node, vals)
+    finally:
+        if errstate is not None:
+            errstate.__exit__(None, None, None)
+    return vals, M

@@ -1,0 +1,228 @@
+"""Program: a parsed, validated computation graph with every way to evaluate it.
+
+* interpreted reference path: :meth:`Program.trace` (values, local partials, adjoints of
+  every node; reverse sweep) and :meth:`Program.forward_gradient` (dual numbers);
+* compiled fast path: :meth:`Program.function` (positional, straight-line code generated
+  once and cached) and :meth:`Program.value_and_grad` on top of it.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Callable, Mapping, Sequence
+
+from . import dual, reverse
+from .errors import DomainError, InputError
+from .graph import Graph, Node, build, forward
+
+
+@dataclass(frozen=True, slots=True)
+class Trace:
+    """One interpreted evaluation: per node value, local partials and adjoint ∂output/∂node."""
+
+    values: list
+    locals: list[tuple]
+    adjoints: list
+    output: int
+
+    @property
+    def value(self):
+        return self.values[self.output]
+
+
+def suggest(name: str, candidates) -> str:
+    """' (did you mean 'x'?)' or ''."""
+    close = difflib.get_close_matches(name, list(candidates), n=1)
+    if not close:
+        lowered = {c.lower(): c for c in candidates}
+        if name.lower() in lowered:
+            close = [lowered[name.lower()]]
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+class Program:
+    """A compiled program. Build with :func:`backprop_cli.compile`."""
+
+    def __init__(self, graph: Graph, output: int | None = None) -> None:
+        self.graph = graph
+        self.output = graph.output if output is None else output
+        self._functions: dict[tuple[str, ...], Callable] = {}
+        self._array_functions: dict[tuple[str, ...], Callable] = {}
+        self._sources: dict[tuple[str, ...], str] = {}
+
+    # -- description -----------------------------------------------------------------
+    @property
+    def source(self) -> str:
+        return self.graph.source
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        """Input variable names, in order of first appearance."""
+        return self.graph.variables
+
+    @property
+    def nodes(self) -> tuple[Node, ...]:
+        return self.graph.nodes
+
+    @property
+    def output_name(self) -> str:
+        if self.output == self.graph.output:
+            return self.graph.output_name
+        return self.graph.label(self.output)
+
+    @property
+    def named(self) -> tuple[str, ...]:
+        """Assigned (named intermediate) names, in statement order."""
+        return self.graph.assigned
+
+    def label(self, node_id: int) -> str:
+        return self.graph.label(node_id)
+
+    def with_output(self, name: str | None) -> "Program":
+        """The same graph with another named node as output (``--of NAME``)."""
+        if name is None:
+            return self
+        if name not in self.graph.assigned:
+            if name in self.graph.variables:
+                raise InputError(f"--of '{name}': '{name}' is an input variable, not a computed node")
+            raise InputError(
+                f"--of '{name}': no node of that name in the program" + suggest(name, self.graph.assigned)
+            )
+        return Program(self.graph, self.graph.names[name])
+
+    # -- values ------------------------------------------------------------------------
+    def _point(self, values: Mapping[str, object]) -> dict:
+        missing = [v for v in self.graph.variables if v not in values]
+        if missing:
+            raise InputError(f"no value for variable{'s' if len(missing) > 1 else ''} " + ", ".join(missing))
+        extra = [k for k in values if k not in self.graph.variables]
+        if extra:
+            name = extra[0]
+            raise InputError(f"'{name}' is not a variable of this program" + suggest(name, self.graph.variables))
+        return {k: values[k] for k in self.graph.variables}
+
+    def trace(self, values: Mapping[str, object]) -> Trace:
+        """Interpreted forward pass and reverse sweep: every node's value, locals, adjoint."""
+        point = self._point(values)
+        vals, M = forward(self.graph, point)
+        if M is not reverse_scalar():
+            import numpy as np
+
+            with np.errstate(all="ignore"):
+                locs = reverse.local_partials(self.graph, vals, M)
+                adj = reverse.adjoints(self.graph, locs, self.output)
+        else:
+            locs = reverse.local_partials(self.graph, vals, M)
+            adj = reverse.adjoints(self.graph, locs, self.output)
+        return Trace(vals, locs, adj, self.output)
+
+    def interpreted_value_and_grad(self, values: Mapping[str, object]):
+        t = self.trace(values)
+        return t.value, {v: t.adjoints[i] for v, i in zip(self.graph.variables, self.graph.var_ids)}
+
+    def forward_gradient(self, values: Mapping[str, object]) -> dict:
+        """∂output/∂v by forward mode (dual numbers, one pass per variable), domain-checked first."""
+        point = self._point(values)
+        forward(self.graph, point)  # raises the same DomainErrors as reverse mode
+        return dual.gradient(self.graph, point, self.output)
+
+    def forward_tangents(self, values: Mapping[str, object], seed: str) -> list:
+        """∂node/∂seed for every node (one forward-mode pass)."""
+        return dual.jvp(self.graph, self._point(values), seed)
+
+    def hessian(self, values: Mapping[str, object], names: Sequence[str] | None = None) -> list[list]:
+        """Exact second partials ∂²output/∂vᵢ∂vⱼ (nested dual numbers), domain-checked first."""
+        point = self._point(values)
+        forward(self.graph, point)
+        return dual.hessian(self.graph, point, list(names or self.graph.variables), self.output)
+
+    # -- compiled fast path ------------------------------------------------------------
+    def function(self, names: Sequence[str] | None = None) -> Callable:
+        """A compiled ``f(*values) -> (value, (partial, ...))`` in the order of ``names``.
+
+        ``names`` must list every variable exactly once (default: :attr:`variables`).
+        Floats run through ``math``; numpy arrays (broadcasting) through ufuncs.
+        """
+        key = self._key(names)
+        f = self._functions.get(key)
+        if f is None:
+            f = self._compile(key)
+        return f
+
+    def array_function(self, names: Sequence[str] | None = None) -> Callable:
+        """Like :meth:`function`, always through numpy (inputs become float arrays)."""
+        key = self._key(names)
+        if key not in self._array_functions:
+            self._compile(key)
+        return self._array_functions[key]
+
+    def generated_source(self, names: Sequence[str] | None = None) -> str:
+        key = self._key(names)
+        if key not in self._sources:
+            self._compile(key)
+        return self._sources[key]
+
+    def _key(self, names) -> tuple[str, ...]:
+        key = tuple(self.graph.variables if names is None else names)
+        if sorted(key) != sorted(self.graph.variables) or len(set(key)) != len(key):
+            raise InputError(
+                "names must list every variable of the program exactly once: " + ", ".join(self.graph.variables)
+            )
+        return key
+
+    def _compile(self, key: tuple[str, ...]) -> Callable:
+        from .codegen import build_functions
+
+        def diagnose(values: tuple):
+            """The reference interpreter explains a failure (or, on a false alarm, answers)."""
+            t = self.trace(dict(zip(key, values)))
+            grads = tuple(t.adjoints[self.graph.names[n]] for n in key)
+            _require_finite(self, t, key)
+            return t.value, grads
+
+        f, af, src = build_functions(self.graph, key, diagnose, self.output)
+        self._functions[key] = f
+        self._array_functions[key] = af
+        self._sources[key] = src
+        return f
+
+    def value_and_grad(self, values: Mapping[str, object]):
+        """``(value, {variable: ∂output/∂variable})`` through the compiled code."""
+        f = self._functions.get(self.graph.variables) or self.function()
+        try:
+            args = [values[n] for n in self.graph.variables]
+        except KeyError:
+            self._point(values)  # raises the explanatory InputError
+            raise
+        if len(values) != len(args):
+            self._point(values)
+        value, grads = f(*args)
+        return value, dict(zip(self.graph.variables, grads))
+
+
+def reverse_scalar():
+    from .primitives import SCALAR
+
+    return SCALAR
+
+
+def _require_finite(program: Program, t: Trace, key) -> None:
+    from .graph import all_finite
+
+    for n in key:
+        g = t.adjoints[program.graph.names[n]]
+        if not all_finite(g):
+            node = program.graph.nodes[program.graph.names[n]]
+            raise DomainError(
+                f"the partial of the output with respect to '{n}' is not finite",
+                program.source,
+                node.span,
+                node=node.id,
+            )
+
+
+def compile_program(text: str, output: str | None = None) -> Program:
+    from .parser import parse
+
+    return Program(build(parse(text))).with_output(output)

@@ -1,0 +1,172 @@
+"""Renderers for `grad` and `check`: Rich tables for people, strict JSON for programs."""
+
+from __future__ import annotations
+
+from rich.markup import escape
+
+from ..engines.check import AD_RTOL, FD_ATOL, FD_RTOL, CheckReport
+from ..engines.gradient import GradReport
+from .numbers import fmt
+from .table import make_table
+
+GRAD_SCHEMA = "backprop.grad/1"
+CHECK_SCHEMA = "backprop.check/1"
+
+
+def _label(report: GradReport, i: int) -> str:
+    return report.labels[i]
+
+
+def _wrap(s: str) -> str:
+    """Bracket a compound subexpression so ∂(w*2+b) reads unambiguously."""
+    return s if s.replace("_", "a").isalnum() else f"({s})"
+
+
+def _d(num: str, den: str) -> str:
+    return f"∂{_wrap(num)}/∂{_wrap(den)}"
+
+
+def grad_tables(report: GradReport, out_symbol: str) -> list:
+    """The node table (evaluation order) and the gradient table."""
+    columns = [("#", "right"), ("node", "left"), ("op", "left"), ("value", "right"),
+               ("local partials", "left"), (f"∂{out_symbol}/∂node", "right")]  # fmt: skip
+    if report.mode == "forward":
+        columns += [(f"∂node/∂{v}", "right") for v in report.gradient]
+    t = make_table(f"forward and backward pass of {out_symbol}", columns)
+    for n in report.nodes:
+        label = _label(report, n.id)
+        if n.name is not None and n.op not in ("var",) and n.expr != n.name:
+            label = f"{n.name} = {n.expr}"
+        locals_ = ", ".join(
+            f"∂/∂{_wrap(_label(report, j))} = {fmt(p)}"
+            for j, p in zip(n.inputs, n.local)
+            if n.op != "const" and not _is_const(report, j)
+        )
+        row = [str(n.id), escape(label), n.op, fmt(n.value), escape(locals_), fmt(n.adjoint)]
+        if report.mode == "forward" and n.tangents is not None:
+            row += [fmt(n.tangents[v]) for v in report.gradient]
+        t.add_row(*row)
+    g = make_table(
+        f"gradient of {out_symbol} = {fmt(report.value)} ({report.mode} mode)",
+        [("variable", "left"), ("value", "right"), (f"∂{out_symbol}/∂variable", "right")],
+    )
+    for v, d in report.gradient.items():
+        note = " (defaulted)" if v in report.defaulted else ""
+        g.add_row(escape(v) + note, fmt(report.at[v]), fmt(d))
+    return [t, g]
+
+
+def _is_const(report: GradReport, j: int) -> bool:
+    for n in report.nodes:
+        if n.id == j:
+            return n.op == "const"
+    return False
+
+
+def explain_lines(report: GradReport, out_symbol: str) -> list[str]:
+    """The chain rule with numbers: ∂z/∂b = ∂z/∂x·∂x/∂b + ∂z/∂y·∂y/∂b = 5·1 + 10·1 = 15."""
+    lines = []
+
+    def name(i: int) -> str:
+        return out_symbol if i == report.output_id else _label(report, i)
+
+    for line in report.chain:
+        me = _label(report, line.node)
+        if not line.terms:
+            continue
+        if len(line.terms) == 1 and line.terms[0].consumer == report.output_id:
+            lines.append(f"{_d(out_symbol, me)} = {fmt(line.total)}")
+            continue
+        symbolic = " + ".join(
+            (_d(out_symbol, name(t.consumer)) + "·" if t.consumer != report.output_id else "")
+            + _d(name(t.consumer), me)
+            for t in line.terms
+        )
+        numeric = " + ".join(
+            (f"{fmt(t.adjoint)}·" if t.consumer != report.output_id else "") + fmt(t.local) for t in line.terms
+        )
+        lines.append(f"{_d(out_symbol, me)} = {symbolic} = {numeric} = {fmt(line.total)}")
+    return lines
+
+
+def nudge_table(report: GradReport, out_symbol: str) -> Table:
+    d = report.nudges[0].delta if report.nudges else 0.0
+    cols = ("node", "value", "nudged", f"∂{out_symbol}/∂node", "predicted", "actual", "difference")
+    t = make_table(
+        f"nudge each node by {fmt(d)}: predicted vs recomputed {out_symbol}",
+        [(c, "left" if c == "node" else "right") for c in cols],
+    )
+    for n in report.nudges or ():
+        t.add_row(
+            escape(n.name), fmt(n.base), fmt(n.base + n.delta), fmt(n.partial),
+            fmt(n.predicted), fmt(n.actual), fmt(n.actual - n.predicted),
+        )  # fmt: skip
+    return t
+
+
+def grad_document(report: GradReport) -> dict:
+    doc = {
+        "schema": GRAD_SCHEMA,
+        "status": "ok",
+        "expression": report.expression,
+        "output": report.output,
+        "at": report.at,
+        "defaulted": list(report.defaulted),
+        "mode": report.mode,
+        "value": report.value,
+        "gradient": report.gradient,
+        "nodes": [
+            {
+                "id": n.id,
+                "name": n.name,
+                "expr": n.expr,
+                "op": n.op,
+                "inputs": list(n.inputs),
+                "value": n.value,
+                "local": list(n.local),
+                "adjoint": n.adjoint,
+                **({"tangents": n.tangents} if n.tangents is not None else {}),
+            }
+            for n in report.nodes
+        ],
+    }
+    if report.nudges is not None:
+        doc["nudges"] = [
+            {"name": n.name, "node": n.node, "value": n.base, "delta": n.delta, "partial": n.partial,
+             "predicted": n.predicted, "actual": n.actual}
+            for n in report.nudges
+        ]  # fmt: skip
+    return doc
+
+
+def check_table(report: CheckReport) -> Table:
+    cols = ("variable", "reverse", "forward", "central diff.", "|rev−fwd|", "|rev−fd|", "rel. err.", "ok")
+    t = make_table(
+        f"gradient check of {report.output} = {fmt(report.value)}: reverse vs forward vs central differences",
+        [(c, "left" if c == "variable" else "right") for c in cols],
+    )
+    for r in report.rows:
+        t.add_row(
+            escape(r.variable), fmt(r.reverse, 12), fmt(r.forward, 12), fmt(r.finite_difference, 12),
+            fmt(r.ad_error, 3), fmt(r.fd_abs_error, 3), fmt(r.fd_rel_error, 3), "yes" if r.ok else "NO",
+        )  # fmt: skip
+    return t
+
+
+def check_document(report: CheckReport) -> dict:
+    return {
+        "schema": CHECK_SCHEMA,
+        "status": "agree" if report.ok else "disagree",
+        "expression": report.expression,
+        "output": report.output,
+        "at": report.at,
+        "defaulted": list(report.defaulted),
+        "value": report.value,
+        "tolerance": {"ad_rtol": AD_RTOL, "fd_rtol": FD_RTOL, "fd_atol": FD_ATOL},
+        "rows": [
+            {"variable": r.variable, "reverse": r.reverse, "forward": r.forward,
+             "finite_difference": r.finite_difference, "step": r.step, "ad_error": r.ad_error,
+             "fd_abs_error": r.fd_abs_error, "fd_rel_error": r.fd_rel_error, "ok": r.ok, "cause": r.cause}
+            for r in report.rows
+        ],
+    }  # fmt: skip

@@ -1,0 +1,41 @@
+"""Strict JSON: one document, no NaN/Infinity tokens, full float precision (``repr``).
+
+Non-finite numbers become ``null``; the document's ``status`` and ``message`` explain them.
+numpy scalars and arrays are converted to Python floats and lists.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from typing import Any
+
+
+def clean(obj: Any) -> Any:
+    """A JSON-safe copy: floats that are not finite become None; numpy values become Python."""
+    if obj is None or isinstance(obj, bool | str):
+        return obj
+    if isinstance(obj, int):
+        return obj
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {str(k): clean(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [clean(v) for v in obj]
+    tolist = getattr(obj, "tolist", None)
+    if tolist is not None:  # numpy scalar or array
+        return clean(tolist())
+    return str(obj)
+
+
+def dumps(doc: dict) -> str:
+    return json.dumps(clean(doc), allow_nan=False, ensure_ascii=False)
+
+
+def emit(doc: dict, stream=None) -> None:
+    """Print one strict JSON document (or one JSON Lines record) and flush."""
+    stream = stream or sys.stdout
+    stream.write(dumps(doc) + "\n")
+    stream.flush()

@@ -1,0 +1,58 @@
+"""Reverse mode: local partials of every node, then adjoints in one backward sweep.
+
+The output is seeded with 1 and adjoints accumulate with ``+=``, so fan-out sums
+itself: ∂z/∂b = 5·1 + 10·1 = 15. The sweep is a loop over nodes in reverse creation order.
+"""
+
+from __future__ import annotations
+
+from .errors import DomainError
+from .graph import Graph, all_finite
+from .primitives import TABLE
+
+
+def local_partials(graph: Graph, vals: list, M) -> list[tuple]:
+    """∂node/∂input for every input of every node (empty tuples for variables and constants)."""
+    locals_: list[tuple] = []
+    for node in graph.nodes:
+        if node.op in ("var", "const"):
+            locals_.append(())
+            continue
+        args = [vals[i] for i in node.inputs]
+        try:
+            parts = TABLE[node.op].partials(M, vals[node.id], *args)
+        except (ArithmeticError, ValueError) as exc:
+            raise DomainError(
+                f"the derivative of `{graph.label(node.id)}` cannot be computed: {exc}",
+                graph.source,
+                node.span,
+                node=node.id,
+            ) from None
+        for k, p in enumerate(parts):
+            # a constant input's partial is never needed; a variable one must be finite
+            if not graph.nodes[node.inputs[k]].constant and not all_finite(p):
+                raise DomainError(
+                    f"`{graph.label(node.id)}` is not differentiable here: its partial with "
+                    f"respect to `{graph.label(node.inputs[k])}` is not finite",
+                    graph.source,
+                    node.span,
+                    node=node.id,
+                )
+        locals_.append(tuple(parts))
+    return locals_
+
+
+def adjoints(graph: Graph, locals_: list[tuple], output: int | None = None) -> list:
+    """∂output/∂node for every node: one sweep from the output back to the inputs."""
+    out = graph.output if output is None else output
+    adj: list = [None] * len(graph.nodes)  # None: not reached from the output (adjoint 0)
+    adj[out] = 1.0
+    nodes = graph.nodes
+    for i in range(out, -1, -1):
+        a = adj[i]
+        if a is None:
+            continue
+        for k, j in enumerate(nodes[i].inputs):
+            contribution = a * locals_[i][k]
+            adj[j] = contribution if adj[j] is None else adj[j] + contribution
+    return [0.0 if a is None else a for a in adj]
