@@ -252,7 +252,7 @@ def build_functions(
         src = (
             "def _f():\n    try:\n"
             + lines
-            + f"\n    except (ArithmeticError, ValueError):\n        return _diagnose(())\n"
+            + "\n    except (ArithmeticError, ValueError):\n        return _diagnose(())\n"
             + f"    _s = {body.value}\n"
             + f"    if _s - _s == 0.0:\n        return {body.value}, ()\n"
             + "    return _diagnose(())\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.markup import escape
+from rich.table import Table
 
 from ..engines.check import AD_RTOL, FD_ATOL, FD_RTOL, CheckReport
 from ..engines.gradient import GradReport
