@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterator
 
 from . import limits
 from .errors import LimitError, ParseError, Span
 
-__all__ = ["Token", "tokenize", "prepare_source", "RESERVED_WORDS"]
+__all__ = ["RESERVED_WORDS", "Token", "prepare_source", "tokenize"]
 
 BOM = "\ufeff"
 
@@ -46,11 +46,12 @@ class Token:
 
 # Python keywords and soft keywords of 3.10 to 3.13, frozen here so the language
 # does not change with the interpreter that runs it.
-RESERVED_WORDS = frozenset(
-    """False None True and as assert async await break class continue def del elif
-    else except finally for from global if import in is lambda nonlocal not or pass
-    raise return try while with yield _ case match type""".split()
-)
+RESERVED_WORDS = frozenset((
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class",
+    "continue", "def", "del", "elif", "else", "except", "finally", "for", "from", "global",
+    "if", "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return",
+    "try", "while", "with", "yield", "_", "case", "match", "type",
+))  # fmt: skip
 _NON_FINITE = frozenset({"nan", "inf", "infinity"})
 
 _WS = re.compile(r"[ \t\r]+")
@@ -250,7 +251,8 @@ def _char_error(text: str, i: int, prev: str | None) -> ParseError:
         return err(f"control character {code}")
     if cat in ("Zs", "Zl", "Zp"):
         return err(
-            f"unusual space character {code}" + (f" ({name})" if name else "")
+            f"unusual space character {code}"
+            + (f" ({name})" if name else "")
             + "; use an ordinary space or newline"
         )
     if ch in _MINUS_LIKE:
@@ -263,7 +265,7 @@ def _char_error(text: str, i: int, prev: str | None) -> ParseError:
         return err(f"unexpected character {code}")
     if cat.startswith("M"):
         return err(
-            f"combining mark {described} is not allowed",
+            f"combining mark {code} ({name}) is not allowed",
             hint="names use ASCII letters, digits, '_' and Greek letters",
         )
     folded = unicodedata.normalize("NFKC", ch)
@@ -276,10 +278,21 @@ def _char_error(text: str, i: int, prev: str | None) -> ParseError:
             return err(f"superscript '{ch}' ({code}); write powers with '^', e.g. 'x^2'")
         if name.startswith("SUBSCRIPT"):
             return err(f"subscript '{ch}' ({code}); did you mean '{folded}'?")
-        return err(f"fullwidth/compatibility character '{ch}' ({code}); did you mean '{folded}'?")
+        if all(c.isascii() and c.isprintable() and c != " " for c in folded) or (
+            len(folded) == 1 and _is_greek_letter(folded)
+        ):
+            return err(
+                f"fullwidth/compatibility character '{ch}' ({code}); did you mean '{folded}'?"
+            )
+        return err(f"fullwidth/compatibility character '{ch}' ({described}) is not allowed")
     digit = unicodedata.digit(ch, None)
     if digit is not None:
         return err(f"non-ASCII digit '{ch}' ({described}); did you mean '{digit}'?")
+    if cat == "Lm":
+        return err(
+            f"modifier letter '{ch}' ({described}) is not allowed in names",
+            hint="names use ASCII letters, digits, '_' and Greek letters",
+        )
     if cat.startswith("L"):
         script = name.split()[0] if name else "UNKNOWN"
         script = script if script == "CJK" else script.title()

@@ -172,9 +172,7 @@ class _Parser:
                 self.open_hint(),
             )
         if tok.kind == ")" and self.prev is not None and self.prev.kind == "(":
-            return self.error(
-                "empty parentheses '()'", Span(self.prev.span.start, tok.span.end)
-            )
+            return self.error("empty parentheses '()'", Span(self.prev.span.start, tok.span.end))
         if tok.kind == ")" and not self.open_parens:
             return self.error("unmatched ')'", tok.span)
         return self.error(f"expected an expression{after}, found {_describe(tok)}", tok.span)
@@ -219,7 +217,9 @@ class _Parser:
         if tok.kind in _ATOM_START:
             return self.missing_operator()
         if tok.kind == ",":
-            return self.error("unexpected ','", tok.span, hint="',' only separates function arguments")
+            return self.error(
+                "unexpected ','", tok.span, hint="',' only separates function arguments"
+            )
         return self.error(f"unexpected {_describe(tok)}", tok.span)
 
     def statement(self) -> Assign | Expr:

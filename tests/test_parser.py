@@ -6,6 +6,7 @@ pratt-parsing goldens do: ``1+2*3`` is ``(+ 1 (* 2 3))``.
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -18,7 +19,12 @@ from backprop_cli.lexer import tokenize
 from backprop_cli.parser import parse
 from backprop_cli.syntax import Assign, Binary, Call, Const, Name, Num, Unary
 
-FAST = settings(max_examples=int(__import__("os").environ.get("PARSER_EXAMPLES", 200)), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# A quick profile by default; PARSER_EXAMPLES=5000 for a thorough run.
+FAST = settings(
+    max_examples=int(os.environ.get("PARSER_EXAMPLES", "200")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 def sexpr(node) -> str:
@@ -223,6 +229,13 @@ ERRORS = [
     ("x\u00a0+ 1",
      "unusual space character U+00A0 (NO-BREAK SPACE); use an ordinary space or newline",
      "x\u00a0+ 1", " ^"),
+    ("ϑ", "fullwidth/compatibility character 'ϑ' (U+03D1); did you mean 'θ'?", "ϑ", "^"),
+    ("x¨", "fullwidth/compatibility character '¨' (U+00A8 DIAERESIS) is not allowed", "x¨", " ^"),
+    ("xʹ", "modifier letter 'ʹ' (U+02B9 MODIFIER LETTER PRIME) is not allowed in names",
+     "xʹ", " ^"),
+    ("e\u0301", "combining mark U+0301 (COMBINING ACUTE ACCENT) is not allowed",
+     "e\u0301", " ^"),
+    ("x\u200f+1", "invisible character U+200F (RIGHT-TO-LEFT MARK)", "x?+1", " ^"),
     # structure
     ("2*(3+", "unexpected end of input: expected an expression after '+'", "2*(3+", "     ^"),
     ("x =", "unexpected end of input: expected an expression after '='", "x =", "   ^"),
@@ -344,7 +357,7 @@ HOSTILE = [
     "f(x=1)",
     "f(**k)",
     "x; import os",
-    "exec(\"1\")",
+    'exec("1")',
     "eval('1')",
     "1 if x else 2",
     "x and y",
@@ -557,3 +570,42 @@ def test_generated_programs_parse(exprs):
     lines = [f"v{i} = {e}" for i, e in enumerate(exprs)]
     program = parse("\n".join(lines) + "\nv0")
     assert len(program.statements) == len(exprs) + 1
+
+
+def _tokens_cover(text: str) -> None:
+    """The lexer never skips a character: token texts rebuild the text minus blanks."""
+    try:
+        toks = tokenize(text)
+    except (ParseError, LimitError):
+        return
+    src = text.removeprefix("\ufeff")
+    assert "".join(t.text for t in toks) == "".join(c for c in src if c not in " \t\r")
+    for tok in toks:
+        assert src[tok.span.start : tok.span.end] == tok.text
+
+
+@FAST
+@given(st.text(max_size=40))
+def test_lexer_never_skips_a_character(text):
+    _tokens_cover(text)
+
+
+def test_every_character_up_to_u3000_is_a_token_or_a_pointed_error():
+    for code in range(0x3000):
+        text = f"x{chr(code)}1"
+        _tokens_cover(text)
+        try:
+            parse(text)
+        except (ParseError, LimitError) as err:
+            assert err.span is not None and err.span.start <= 3
+            assert not err.message.startswith("unexpected character U+") or code >= 0x80
+
+
+def test_reserved_words_cover_this_pythons_keywords():
+    import keyword
+
+    from backprop_cli.lexer import RESERVED_WORDS
+
+    assert set(keyword.kwlist) | set(keyword.softkwlist) <= RESERVED_WORDS
+    for word in ("_", "match", "type", "async", "await"):
+        assert fail(word).message == f"'{word}' is a reserved word"
