@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from typing import Callable
 
-from .graph import Graph
+from .graph import Graph, needed_by
 
 
 class Dual:
@@ -253,10 +253,13 @@ RULES: dict[str, Callable] = {
 }  # fmt: skip
 
 
-def evaluate(graph: Graph, values: dict) -> list:
-    """Evaluate every node on (possibly dual) inputs; returns node values (duals where seeded)."""
+def evaluate(graph: Graph, values: dict, output: int | None = None) -> list:
+    """Evaluate the nodes the output needs on (possibly dual) inputs (others stay None)."""
     vals: list = [None] * len(graph.nodes)
+    needed = needed_by(graph, output)
     for node in graph.nodes:
+        if not needed[node.id]:
+            continue
         if node.op == "var":
             v = values[node.name]
             vals[node.id] = float(v) if isinstance(v, int) else v
@@ -271,17 +274,17 @@ def tangent(x):
     return x.d if isinstance(x, Dual) else 0.0
 
 
-def jvp(graph: Graph, values: dict, seed: str) -> list:
-    """One forward pass seeded on one variable: ∂node/∂seed for every node."""
+def jvp(graph: Graph, values: dict, seed: str, output: int | None = None) -> list:
+    """One forward pass seeded on one variable: ∂node/∂seed for every node the output needs."""
     point = dict(values)
     point[seed] = Dual(values[seed], 1.0)
-    return [tangent(v) for v in evaluate(graph, point)]
+    return [tangent(v) for v in evaluate(graph, point, output)]
 
 
 def gradient(graph: Graph, values: dict, output: int | None = None) -> dict:
     """∂output/∂v for every variable: one forward pass per input variable."""
     out = graph.output if output is None else output
-    return {name: jvp(graph, values, name)[out] for name in graph.variables}
+    return {name: jvp(graph, values, name, out)[out] for name in graph.variables}
 
 
 def hessian(graph: Graph, values: dict, names, output: int | None = None) -> list[list]:
@@ -297,7 +300,7 @@ def hessian(graph: Graph, values: dict, names, output: int | None = None) -> lis
             else:
                 point[names[i]] = Dual(Dual(values[names[i]], 0.0), Dual(1.0, 0.0))
                 point[names[j]] = Dual(Dual(values[names[j]], 1.0), Dual(0.0, 0.0))
-            r = evaluate(graph, point)[out]
+            r = evaluate(graph, point, out)[out]
             second = r.d.d if isinstance(r, Dual) and isinstance(r.d, Dual) else 0.0
             h[i][j] = h[j][i] = second
     return h

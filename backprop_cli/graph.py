@@ -237,8 +237,27 @@ def all_finite(v) -> bool:
     return bool(np.isfinite(v).all())
 
 
-def forward(graph: Graph, values: dict, overrides: dict | None = None) -> tuple[list, object]:
-    """Evaluate every node. Returns (values by node id, the math namespace used).
+def needed_by(graph: Graph, output: int | None = None) -> list[bool]:
+    """Which nodes the output depends on (itself included): one backward loop."""
+    out = graph.output if output is None else output
+    keep = [False] * len(graph.nodes)
+    keep[out] = True
+    nodes = graph.nodes
+    for i in range(out, -1, -1):
+        if keep[i]:
+            for j in nodes[i].inputs:
+                keep[j] = True
+    return keep
+
+
+def forward(
+    graph: Graph, values: dict, overrides: dict | None = None, output: int | None = None
+) -> tuple[list, object]:
+    """Evaluate every node the output depends on. Returns (values by node id, the math namespace).
+
+    Nodes the output does not depend on (statements after ``--of NAME``, dead statements)
+    are not evaluated — their value is None — so that a domain problem there cannot fail a
+    computation that never uses it (the compiled code does not compute them either).
 
     ``overrides`` maps node ids to values used instead of computing them (the nudge
     experiment: what happens downstream when one node alone moves).
@@ -248,6 +267,7 @@ def forward(graph: Graph, values: dict, overrides: dict | None = None) -> tuple[
     """
     M = namespace_for(values.values())
     vals: list = [None] * len(graph.nodes)
+    needed = needed_by(graph, output)
     if M is not namespace_for(()):
         import numpy as np
 
@@ -258,6 +278,8 @@ def forward(graph: Graph, values: dict, overrides: dict | None = None) -> tuple[
         errstate.__enter__()
     try:
         for node in graph.nodes:
+            if not needed[node.id]:
+                continue
             if node.op == "var":
                 v = values[node.name]
                 vals[node.id] = float(v) if isinstance(v, int | float) else v

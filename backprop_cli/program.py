@@ -105,7 +105,7 @@ class Program:
     def trace(self, values: Mapping[str, object]) -> Trace:
         """Interpreted forward pass and reverse sweep: every node's value, locals, adjoint."""
         point = self._point(values)
-        vals, M = forward(self.graph, point)
+        vals, M = forward(self.graph, point, output=self.output)
         if M is not reverse_scalar():
             import numpy as np
 
@@ -124,17 +124,17 @@ class Program:
     def forward_gradient(self, values: Mapping[str, object]) -> dict:
         """∂output/∂v by forward mode (dual numbers, one pass per variable), domain-checked first."""
         point = self._point(values)
-        forward(self.graph, point)  # raises the same DomainErrors as reverse mode
+        forward(self.graph, point, output=self.output)  # raises the same DomainErrors as reverse mode
         return dual.gradient(self.graph, point, self.output)
 
     def forward_tangents(self, values: Mapping[str, object], seed: str) -> list:
         """∂node/∂seed for every node (one forward-mode pass)."""
-        return dual.jvp(self.graph, self._point(values), seed)
+        return dual.jvp(self.graph, self._point(values), seed, self.output)
 
     def hessian(self, values: Mapping[str, object], names: Sequence[str] | None = None) -> list[list]:
         """Exact second partials ∂²output/∂vᵢ∂vⱼ (nested dual numbers), domain-checked first."""
         point = self._point(values)
-        forward(self.graph, point)
+        forward(self.graph, point, output=self.output)
         return dual.hessian(self.graph, point, list(names or self.graph.variables), self.output)
 
     # -- compiled fast path ------------------------------------------------------------

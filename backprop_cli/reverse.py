@@ -15,7 +15,7 @@ def local_partials(graph: Graph, vals: list, M) -> list[tuple]:
     """∂node/∂input for every input of every node (empty tuples for variables and constants)."""
     locals_: list[tuple] = []
     for node in graph.nodes:
-        if node.op in ("var", "const"):
+        if node.op in ("var", "const") or vals[node.id] is None:  # None: not evaluated (unneeded)
             locals_.append(())
             continue
         args = [vals[i] for i in node.inputs]

@@ -58,9 +58,9 @@ def _rel(a: float, b: float) -> float:
 
 def _near_kink(program: Program, values: dict, name: str, h: float) -> str | None:
     """A kink (abs/relu at 0, a min/max tie) within a few steps of the point?"""
-    trace_vals, _ = forward(program.graph, values)
+    trace_vals, _ = forward(program.graph, values, output=program.output)
     for node in program.nodes:
-        if node.op not in KINKS:
+        if node.op not in KINKS or trace_vals[node.id] is None:
             continue
         args = [trace_vals[i] for i in node.inputs]
         gap = abs(args[0]) if node.op in ("abs", "relu") else abs(args[0] - args[1])
@@ -83,8 +83,8 @@ def check(program: Program, values: dict[str, float], defaulted=()) -> CheckRepo
         try:
             up = dict(values, **{name: x + h})
             down = dict(values, **{name: x - h})
-            f_up = forward(graph, up)[0][program.output]
-            f_down = forward(graph, down)[0][program.output]
+            f_up = forward(graph, up, output=program.output)[0][program.output]
+            f_down = forward(graph, down, output=program.output)[0][program.output]
             fd = (f_up - f_down) / (2 * h)
         except DomainError as err:
             cause = f"a domain boundary: a step of ±{h:.3g} in {name} leaves the domain ({err.message})"

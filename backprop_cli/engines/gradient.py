@@ -159,9 +159,9 @@ def _nudges(program: Program, trace, delta: float) -> tuple[Nudge, ...]:
         if n.op == "var":
             moved = dict(point)
             moved[n.name] = base + delta
-            vals, _ = forward(graph, moved)
+            vals, _ = forward(graph, moved, output=program.output)
         else:
-            vals, _ = forward(graph, point, overrides={n.id: base + delta})
+            vals, _ = forward(graph, point, overrides={n.id: base + delta}, output=program.output)
         actual = vals[program.output]
         partial = trace.adjoints[n.id]
         out.append(Nudge(n.name, n.id, base, delta, partial, trace.value + partial * delta, actual))
