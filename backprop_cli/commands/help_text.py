@@ -13,6 +13,11 @@ EXAMPLES: dict[str, list[str]] = {
         'backprop check "x = 2*w + b; y = b + 1; z = x*y" --at w=3,b=4',
         'backprop check "sqrt(ln(x^2))" --at x=2',
     ],
+    "graph": [
+        "backprop graph",
+        'backprop graph "(w*2+b)*(b+1)" --at w=3,b=4 --format dot',
+        'backprop graph "x = 2*w + b; y = b + 1; z = x*y" --at w=3,b=4 --format mermaid',
+    ],
 }
 
 LANGUAGE = (
