@@ -115,7 +115,9 @@ class Program:
         else:
             locs = reverse.local_partials(self.graph, vals, M)
             adj = reverse.adjoints(self.graph, locs, self.output)
-        return Trace(vals, locs, adj, self.output)
+        t = Trace(vals, locs, adj, self.output)
+        _require_finite(self, t, self.graph.variables)
+        return t
 
     def interpreted_value_and_grad(self, values: Mapping[str, object]):
         t = self.trace(values)
@@ -125,17 +127,45 @@ class Program:
         """∂output/∂v by forward mode (dual numbers, one pass per variable), domain-checked first."""
         point = self._point(values)
         forward(self.graph, point, output=self.output)  # raises the same DomainErrors as reverse mode
-        return dual.gradient(self.graph, point, self.output)
+        grads = self._dual(dual.gradient, self.graph, point, self.output)
+        for name, g in grads.items():
+            if not _all_finite(g):
+                raise _not_finite_partial(self, name)
+        return grads
+
+    def _dual(self, rule, *args):
+        """Run a dual-number pass; an arithmetic failure there becomes a DomainError."""
+        try:
+            return rule(*args)
+        except (ArithmeticError, ValueError) as exc:
+            raise DomainError(
+                f"forward mode cannot compute a derivative of `{self.output_name}` here: {exc}",
+                self.source,
+                self.graph.nodes[self.output].span,
+                node=self.output,
+            ) from None
 
     def forward_tangents(self, values: Mapping[str, object], seed: str) -> list:
         """∂node/∂seed for every node (one forward-mode pass)."""
-        return dual.jvp(self.graph, self._point(values), seed, self.output)
+        return self._dual(dual.jvp, self.graph, self._point(values), seed, self.output)
 
     def hessian(self, values: Mapping[str, object], names: Sequence[str] | None = None) -> list[list]:
         """Exact second partials ∂²output/∂vᵢ∂vⱼ (nested dual numbers), domain-checked first."""
         point = self._point(values)
         forward(self.graph, point, output=self.output)
-        return dual.hessian(self.graph, point, list(names or self.graph.variables), self.output)
+        names = list(names or self.graph.variables)
+        h = self._dual(dual.hessian, self.graph, point, names, self.output)
+        for i, row in enumerate(h):
+            for j, v in enumerate(row):
+                if not _all_finite(v):
+                    raise DomainError(
+                        f"the second partial of the output with respect to '{names[i]}' and "
+                        f"'{names[j]}' is not finite",
+                        self.source,
+                        self.graph.nodes[self.output].span,
+                        node=self.output,
+                    )
+        return h
 
     # -- compiled fast path ------------------------------------------------------------
     def function(self, names: Sequence[str] | None = None) -> Callable:
@@ -207,19 +237,26 @@ def reverse_scalar():
     return SCALAR
 
 
-def _require_finite(program: Program, t: Trace, key) -> None:
+def _all_finite(v) -> bool:
     from .graph import all_finite
 
+    return all_finite(v)
+
+
+def _not_finite_partial(program: Program, name: str) -> DomainError:
+    node = program.graph.nodes[program.graph.names[name]]
+    return DomainError(
+        f"the partial of the output with respect to '{name}' is not finite (it overflows)",
+        program.source,
+        node.span,
+        node=node.id,
+    )
+
+
+def _require_finite(program: Program, t: Trace, key) -> None:
     for n in key:
-        g = t.adjoints[program.graph.names[n]]
-        if not all_finite(g):
-            node = program.graph.nodes[program.graph.names[n]]
-            raise DomainError(
-                f"the partial of the output with respect to '{n}' is not finite",
-                program.source,
-                node.span,
-                node=node.id,
-            )
+        if not _all_finite(t.adjoints[program.graph.names[n]]):
+            raise _not_finite_partial(program, n)
 
 
 def compile_program(text: str, output: str | None = None) -> Program:
