@@ -109,11 +109,11 @@ def check_names(program, values: dict[str, float], option: str = "--at") -> None
             )
 
 
-def point_with_defaults(program, given: dict[str, float], quiet: bool = False) -> tuple[dict, list[str]]:
-    """Values for every variable; missing ones start at 1.0 with a warning naming them."""
+def point_with_defaults(program, given: dict[str, float], quiet: bool = False, names=None) -> tuple[dict, list[str]]:
+    """Values for every variable (or only ``names``); missing ones start at 1.0 with a warning."""
     check_names(program, given)
     values, defaulted = {}, []
-    for name in program.variables:
+    for name in program.variables if names is None else names:
         if name in given:
             values[name] = given[name]
         else:
