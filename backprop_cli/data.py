@@ -276,3 +276,74 @@ def bind(program, dataset: Dataset, mapping: dict[str, str] | None = None, at: d
         )
     parameters = tuple(v for v in variables if v not in columns)
     return Binding(columns, parameters)
+
+
+# -- synthetic data sets (`backprop data`) ---------------------------------------------
+@dataclass(frozen=True)
+class Model:
+    """A generator of lesson data: its formula, parameters and defaults."""
+
+    name: str
+    formula: str
+    defaults: dict[str, float]
+    noisy: bool = True
+
+
+MODELS = {
+    "linear": Model("linear", "y = w·x + b + σ·ε,  x ~ uniform[-1, 1]", {"w": 2.0, "b": 3.0}),
+    "quadratic": Model("quadratic", "y = a·x² + b·x + c + σ·ε,  x ~ uniform[-1, 1]", {"a": 1.0, "b": -2.0, "c": 1.0}),
+    "logistic": Model(
+        "logistic", "y = 1 with probability sigmoid(w·x + b), else 0,  x ~ uniform[-3, 3]", {"w": 2.0, "b": 0.0}, False
+    ),
+}
+DEFAULT_NOISE = 0.1
+MAX_ROWS = 10_000_000
+
+
+def generate(kind: str, n: int, seed: int, noise: float | None = None, params: dict | None = None):
+    """Columns (x, y) of a synthetic data set; ε ~ N(0, 1) from numpy's PCG64 seeded by ``seed``."""
+    import numpy as np
+
+    if kind not in MODELS:
+        raise InputError(f"unknown data set '{kind}': use {', '.join(MODELS)}")
+    model = MODELS[kind]
+    if not 1 <= n <= MAX_ROWS:
+        raise InputError(f"--n {n}: the number of rows must be between 1 and {MAX_ROWS}")
+    if seed < 0:
+        raise InputError(f"--seed {seed}: must be ≥ 0")
+    if noise is not None and not model.noisy:
+        raise InputError(f"--noise: the {kind} data set has no additive noise (its labels are random draws)")
+    sigma = DEFAULT_NOISE if noise is None else noise
+    if sigma < 0:
+        raise InputError(f"--noise {sigma:g}: must be ≥ 0")
+    p = dict(model.defaults)
+    for name, value in (params or {}).items():
+        if name not in p:
+            raise InputError(f"--param {name}: the {kind} model's parameters are {', '.join(model.defaults)}")
+        p[name] = value
+    rng = np.random.default_rng(seed)
+    if kind == "logistic":
+        x = rng.uniform(-3.0, 3.0, n)
+        prob = 1.0 / (1.0 + np.exp(-(p["w"] * x + p["b"])))
+        y = (rng.uniform(0.0, 1.0, n) < prob).astype(float)
+    else:
+        x = rng.uniform(-1.0, 1.0, n)
+        eps = rng.standard_normal(n)
+        if kind == "linear":
+            y = p["w"] * x + p["b"] + sigma * eps
+        else:
+            y = p["a"] * x * x + p["b"] * x + p["c"] + sigma * eps
+    return {"x": x, "y": y}
+
+
+def to_csv(columns: dict) -> str:
+    """CSV text with a header; numbers with 10 significant digits (parse back exactly as written)."""
+    import io
+
+    import numpy as np
+
+    names = list(columns)
+    buf = io.StringIO()
+    buf.write(",".join(names) + "\n")
+    np.savetxt(buf, np.column_stack([columns[c] for c in names]), delimiter=",", fmt="%.10g")
+    return buf.getvalue()

@@ -25,6 +25,45 @@ def _load(expr, at, of, quiet):
     return program, values, defaulted
 
 
+DATA_HELP = (
+    "A data set (CSV with a header row, .npz, or .npy with named fields): columns named like "
+    "variables feed them sample by sample; the objective is the --reduce of the output over the samples."
+)
+COLUMN_HELP = "With --data: feed VARIABLE from a differently named column, VARIABLE=COLUMN; repeatable."
+PER_SAMPLE_HELP = "With --data: every sample's output and partials (JSON includes them by itself up to 100 rows)."
+
+
+def _grad_data(expr, at, of, data, column, reduce, per_sample, json_out, quiet) -> None:
+    """`grad --data`: the gradient of the mean (or sum) over the samples, w.r.t. the parameters."""
+    from .. import compile as compile_program
+    from ..data import bind, load, parse_columns
+    from ..engines.objective import data_gradient_report
+    from ..render import data as render
+
+    common.validate(reduce in ("mean", "sum"), f"--reduce '{reduce}': use mean or sum")
+    program = compile_program(common.read_program_text(expr, common.LESSON_GRAPH), output=of)
+    given = common.parse_at(at)
+    common.check_names(program, given)
+    dataset = load(data)
+    binding = bind(program, dataset, parse_columns(column), given)
+    values, defaulted = common.point_with_defaults(program, given, quiet or json_out, binding.parameters)
+    show = per_sample or (json_out and dataset.rows <= render.PER_SAMPLE_AUTO)
+    report = data_gradient_report(program, dataset, binding, values, defaulted, reduce, show)
+    if json_out:
+        from ..render.grad import GRAD_SCHEMA
+        from ..render.jsonout import emit
+
+        emit(render.grad_document(report, GRAD_SCHEMA))
+        return
+    from rich.markup import escape
+
+    console = common.stdout_console()
+    if not quiet:
+        console.print(escape(render.binding_line(dataset, binding, reduce, report.output)))
+    for table in render.grad_tables(report):
+        console.print(table)
+
+
 def register(app: typer.Typer, command_cls) -> None:
     @app.command(
         "grad",
@@ -42,11 +81,21 @@ def register(app: typer.Typer, command_cls) -> None:
         mode: str = typer.Option("reverse", "--mode", help="reverse (one backward sweep) or forward (dual numbers, one pass per variable)."),
         explain: bool = typer.Option(False, "--explain", help="Write the chain rule out with numbers."),
         nudge: Optional[str] = typer.Option(None, "--nudge", help="Nudge every variable and named node by D: predicted vs actual output."),
+        data: Optional[str] = typer.Option(None, "--data", help=DATA_HELP),
+        column: Optional[List[str]] = typer.Option(None, "--column", help=COLUMN_HELP),
+        reduce: str = typer.Option("mean", "--reduce", help="With --data: mean or sum of the output over the samples."),
+        per_sample: bool = typer.Option(False, "--per-sample", help=PER_SAMPLE_HELP),
         json_out: bool = typer.Option(False, "--json", help="One strict JSON document on stdout."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="Only results and errors."),
     ) -> None:
         from ..render.grad import GRAD_SCHEMA
 
+        if data is not None:
+            with common.boundary(json_out, GRAD_SCHEMA):
+                common.validate(mode == "reverse", "--mode forward is not available with --data")
+                common.validate(not explain and nudge is None, "--explain and --nudge are not available with --data")
+                _grad_data(expr, at, of, data, column, reduce, per_sample, json_out, quiet)
+            return
         with common.boundary(json_out, GRAD_SCHEMA):
             common.validate(mode in ("reverse", "forward"), f"--mode '{mode}': use reverse or forward")
             delta = common.parse_number(nudge, "--nudge") if nudge is not None else None

@@ -172,3 +172,32 @@ def _with_row(err: DomainError, rows) -> DomainError:
         row = int(rows[k])
     message = err.message[: m.start()] + f" (data row {row + 1})"
     return DomainError(message, err.source, err.span, hint=err.hint, node=err.node, value=err.value)
+
+
+@dataclass(frozen=True)
+class DataGradReport:
+    """`grad --data`: the reduced objective at the parameters, its gradient, per-sample values."""
+
+    expression: str
+    output: str
+    at: dict[str, float]
+    defaulted: tuple[str, ...]
+    reduce: str
+    value: float
+    gradient: dict[str, float]
+    dataset: Dataset
+    binding: Binding
+    per_sample: PerSample | None
+
+
+def data_gradient_report(
+    program: Program, dataset: Dataset, binding: Binding, at: dict, defaulted=(), reduce: str = "mean",
+    per_sample: bool = False,
+) -> DataGradReport:  # fmt: skip
+    objective = Objective(program, dataset, binding, reduce)
+    ev = objective.evaluate(at)
+    ps = objective.per_sample(at) if per_sample else None
+    return DataGradReport(
+        program.source, program.output_name, dict(at), tuple(defaulted), reduce, ev.value, ev.gradient,
+        dataset, binding, ps,
+    )  # fmt: skip

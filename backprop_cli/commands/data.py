@@ -1,0 +1,70 @@
+"""`backprop data`: small synthetic data sets (CSV) for lessons and tests."""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+import typer
+
+from . import common, help_text
+
+FORMULAS = (
+    "Data sets (columns x, y; ε ~ N(0, 1); numpy's PCG64 generator seeded with --seed, so the "
+    "same options always give the same file): "
+    "linear: y = w·x + b + σ·ε with x uniform in \\[-1, 1], defaults w = 2, b = 3; "
+    "quadratic: y = a·x² + b·x + c + σ·ε with x uniform in \\[-1, 1], defaults a = 1, b = -2, c = 1; "
+    "logistic: y = 1 with probability sigmoid(w·x + b), else 0, with x uniform in \\[-3, 3], "
+    "defaults w = 2, b = 0 (no --noise). σ is --noise (default 0.1). Draw order: all x first, "
+    "then all ε (or the uniform draws of the labels). Numbers are written with 10 significant digits."
+)
+
+
+def register(app: typer.Typer, command_cls) -> None:
+    @app.command(
+        "data",
+        cls=command_cls,
+        help=help_text.command_help(
+            "data",
+            "Write a small synthetic data set as CSV (header x,y) on stdout or to --output FILE: "
+            "points to fit with descend --data.",
+            FORMULAS,
+        ),
+    )
+    def data(
+        kind: str = typer.Argument(..., help="linear, quadratic or logistic.", show_default=False),
+        n: int = typer.Option(200, "--n", help="Number of rows."),
+        seed: int = typer.Option(0, "--seed", help="Seed of the random generator (reproducible output)."),
+        noise: Optional[str] = typer.Option(None, "--noise", help="σ of the Gaussian noise added to y (default 0.1)."),
+        param: Optional[List[str]] = typer.Option(
+            None, "--param", help="Model parameters NAME=VALUE[,NAME=VALUE...], e.g. w=2,b=3; repeatable."
+        ),
+        output: Optional[str] = typer.Option(None, "--output", "-o", help="Write the CSV to this file."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="Only results and errors."),
+    ) -> None:
+        with common.boundary():
+            from ..data import generate, to_csv
+
+            sigma = common.parse_number(noise, "--noise") if noise is not None else None
+            params = common.parse_at(param, "--param")
+            text = to_csv(generate(kind, n, seed, sigma, params))
+            if output is None:
+                import sys
+
+                sys.stdout.write(text)
+                sys.stdout.flush()
+                return
+            try:
+                with open(output, "w", encoding="utf-8") as fh:
+                    fh.write(text)
+            except OSError as exc:
+                from ..errors import InputError
+
+                raise InputError(f"--output {output}: cannot write ({exc.strerror})") from None
+            if not quiet:
+                common.stderr_console().print(f"wrote {n} rows to {_escape(output)}")
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
