@@ -9,6 +9,11 @@ EXAMPLES: dict[str, list[str]] = {
         'backprop grad "(w*2+b)*(b+1)" --at w=3,b=4 --explain --nudge 0.1',
         'backprop grad "sin(x)*exp(y)" --at x=1,y=0 --json',
     ],
+    "data": [
+        "backprop data linear --n 200 --seed 0 --noise 0.1 --param w=2,b=3 --output /tmp/backprop_points.csv",
+        'backprop descend "(w*x + b - y)^2" --data /tmp/backprop_points.csv --at w=0,b=0 --eta 0.5',
+        "backprop data quadratic --n 5 --seed 1",
+    ],
     "check": [
         'backprop check "x = 2*w + b; y = b + 1; z = x*y" --at w=3,b=4',
         'backprop check "sqrt(ln(x^2))" --at x=2',
