@@ -1,0 +1,163 @@
+"""`backprop solve`: declarations plus one call to the solve engine and its renderers."""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+import typer
+
+from . import common, help_text
+
+LESSON_TARGET = 60.0
+LESSON_VARY = ("b",)
+
+EXPR_HELP = (
+    "The program, e.g. \"(w*2+b)*(b+1)\"; - reads stdin. Default: the lesson's graph "
+    "x = 2*w + b; y = b + 1; z = x*y at w=3, b=4, target 60, varying b."
+)
+
+
+def _vary_names(items: list[str] | None) -> list[str]:
+    """``--vary b --vary w`` or ``--vary b,w``."""
+    names: list[str] = []
+    for item in items or []:
+        for part in item.split(","):
+            part = part.strip()
+            common.validate(bool(part), f"--vary '{item}': empty name; write --vary NAME[,NAME...]")
+            names.append(part)
+    return names
+
+
+def _plotter(path: str | None):
+    """The plot function, checked before any work so a missing plotter fails fast."""
+    if path is None:
+        return None
+    try:
+        from ..render import plot
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("backprop_cli.render.plot", "matplotlib"):
+            raise
+        from ..errors import InputError
+
+        raise InputError(f"--plot {path}: plotting is not available in this installation") from None
+    return plot.plot_solve
+
+
+def register(app: typer.Typer, command_cls) -> None:
+    @app.command(
+        "solve",
+        cls=command_cls,
+        help=help_text.command_help(
+            "solve",
+            "Drive the output to --target by varying input variables, tracing every forward "
+            "value and every backward partial: error = output − target, Δn = error/(∂out/∂n) for "
+            "every variable and named node, then the update v ← v − Δv.",
+            "Updates: one varied variable: v ← v − error/(∂out/∂v). Several: --split even (each "
+            "of k absorbs error/k through its own partial) or --split gradient (least-norm step "
+            "v ← v − error·g_v/Σg²). --gradient refresh recomputes the partials at every point "
+            "(Newton's method); --gradient freeze reuses the first ones (the lesson by hand). "
+            "Stops: converged (|error| < --tol), zero_gradient, domain_error, non_finite, "
+            "diverged (|error| over 1e12 × the first, or growing 10 updates in a row by ≥ 10×, "
+            "or the iterates running away), oscillating (a cycle of up to 8 points seen twice), "
+            "max_iterations.",
+        ),
+    )
+    def solve(
+        expr: Optional[str] = typer.Argument(None, help=EXPR_HELP, show_default=False),
+        target: Optional[str] = typer.Option(
+            None, "--target", "-t", help="The value the output should reach (default 60 with the lesson's graph)."
+        ),
+        vary: Optional[List[str]] = typer.Option(
+            None, "--vary", help="Input variable(s) to change; repeatable or comma-separated. Default: all of them."
+        ),
+        at: Optional[List[str]] = typer.Option(
+            None, "--at", help="Starting values: NAME=VALUE[,NAME=VALUE...]; repeatable. Missing ones start at 1."
+        ),
+        of: Optional[str] = typer.Option(None, "--of", help="Drive this named node instead of the last statement."),
+        split: str = typer.Option("even", "--split", help="How several varied variables share the error: even or gradient."),
+        gradient: str = typer.Option("refresh", "--gradient", help="refresh (Newton) or freeze (first partials reused)."),
+        tol: str = typer.Option("1e-5", "--tol", help="Stop when |error| < tol (> 0)."),
+        max_iter: int = typer.Option(100, "--max-iter", help="At most this many updates (≥ 1)."),
+        json_out: bool = typer.Option(False, "--json", help="One strict JSON document on stdout."),
+        jsonl: bool = typer.Option(False, "--jsonl", help="One JSON object per iteration as it is computed, then a summary line."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="Only results and errors (no warnings)."),
+        plot: Optional[str] = typer.Option(None, "--plot", help="Also draw the run into FILE (PNG, SVG or PDF)."),
+    ) -> None:
+        from ..render.solve import SOLVE_SCHEMA
+
+        machine = json_out or jsonl
+        with common.boundary(json_out, SOLVE_SCHEMA):
+            common.validate(not (json_out and jsonl), "--json and --jsonl cannot be used together")
+            common.validate(split in ("even", "gradient"), f"--split '{split}': use even or gradient")
+            common.validate(gradient in ("refresh", "freeze"), f"--gradient '{gradient}': use refresh or freeze")
+            tol_value = common.parse_number(tol, "--tol")
+            common.validate(tol_value > 0, f"--tol {tol}: must be greater than 0")
+            common.validate(max_iter >= 1, f"--max-iter {max_iter}: must be at least 1")
+            if target is None:
+                common.validate(expr is None, "--target is required: the value the output should reach")
+                target_value = LESSON_TARGET
+            else:
+                target_value = common.parse_number(target, "--target")
+            given = common.parse_at(at)
+            names = _vary_names(vary)
+            plot_solve = _plotter(plot)
+
+            from .. import compile as compile_program
+            from ..engines.gradient import output_symbol
+            from ..engines.solve import Iteration, check_vary, iterate, make_run
+
+            text = common.read_program_text(expr, common.LESSON_GRAPH)
+            if expr is None:
+                given = {**common.LESSON_AT, **given}
+                if not names:
+                    names = list(LESSON_VARY)
+            program = compile_program(text, output=of)
+            start, defaulted = common.point_with_defaults(program, given, quiet or machine)
+            varied = check_vary(program, names)
+            symbol = output_symbol(program)
+
+            rows, res = [], None
+            if jsonl:
+                from ..render.jsonout import emit
+                from ..render.solve import jsonl_iteration
+            for rec in iterate(
+                program, start, target_value, varied,
+                split=split, gradient=gradient, tol=tol_value, max_iter=max_iter,
+            ):  # fmt: skip
+                if isinstance(rec, Iteration):
+                    rows.append(rec)
+                    if jsonl:
+                        emit(jsonl_iteration(rec))
+                else:
+                    res = rec
+            run = make_run(program, start, target_value, varied, split, gradient, tol_value, max_iter, rows, res)
+
+            doc = None
+            if json_out or jsonl or plot_solve is not None:
+                from ..render.solve import solve_document
+
+                doc = solve_document(run, defaulted, symbol)
+            if jsonl:
+                from ..render.solve import jsonl_summary
+
+                emit(jsonl_summary(run, defaulted, symbol))
+            elif json_out:
+                from ..render.jsonout import emit
+
+                emit(doc)
+            else:
+                from ..render.solve import print_summary, solve_tables
+
+                console = common.stdout_console()
+                if rows:
+                    for table in solve_tables(run, symbol, console.width):
+                        console.print(table)
+                print_summary(console, run, symbol, defaulted)
+            if plot_solve is not None:
+                plot_solve(doc, plot)
+            if res.status != "converged":
+                import sys
+
+                sys.stderr.write(f"error: {res.message}\n")
+                sys.stderr.flush()
+                raise typer.Exit(1)

@@ -1,0 +1,466 @@
+"""The solve engine: drive a program's output to a target by varying input variables.
+
+Each iteration is a forward pass (every variable, named node and the output), the error
+``output − target``, a backward pass (∂output/∂n for every variable and named node) and,
+unless the run stops there, one update of the varied variables:
+
+* one varied variable ``v``:   ``v ← v − error / (∂out/∂v)``;
+* several, ``split="even"``:     each of the k varied variables absorbs ``error/k`` through
+  its own partial, ``v ← v − (error/k) / (∂out/∂v)`` (the lesson's rule);
+* several, ``split="gradient"``: the least-norm step ``v ← v − error · g_v / Σ g²``.
+
+``gradient="refresh"`` recomputes the partials at every point (Newton's method);
+``gradient="freeze"`` reuses the first iteration's partials throughout (the lesson's hand
+computation). The factor actually used is recorded in every row.
+
+Per-node quantity: ``Δn = error / (∂out/∂n)`` — what n alone would have to be *reduced* by
+to cancel the error to first order (``n ← n − Δn``); None when ∂out/∂n = 0.
+
+Stopping (``SolveResult.status``):
+
+* ``converged``      |error| < tol (a start within tol converges with 0 updates);
+* ``zero_gradient``  a partial the update divides by is 0 (split gradient: all are 0);
+* ``domain_error``   a node left its domain (the node and value are named);
+* ``non_finite``     a value, partial or step overflowed or became NaN;
+* ``diverged``       the error ran away: |error| > 1e12·max(1, |first error|), or |error|
+  grew at each of the last 10 updates and by a factor ≥ 10 over them; or the iterates ran
+  away: the largest |variable| is over 1e12·max(1, largest starting |variable|) and grew
+  at each of the last 3 updates;
+* ``oscillating``    the iterates revisit earlier points: the current point matches the
+  point L rows back (2 ≤ L ≤ 8, each coordinate within 1e-9·max(1, |value|)) but not the
+  previous one, and the previous point matched its own L-back point too — a cycle seen
+  twice, caught after about two turns of it;
+* ``max_iterations`` ``max_iter`` updates were taken without converging.
+
+The rows returned always end where the run stopped: the last row's ``steps`` is None.
+When a step leads to a point that cannot be evaluated (domain_error / non_finite after at
+least one update), that step is reported in ``SolveResult.attempted`` together with the
+point it led to. Iteration records are yielded one evaluation late so this holds while
+streaming too. Nothing here prints.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Iterator, Sequence
+
+from ..errors import DomainError, InputError
+from ..program import Program
+
+STATUSES = (
+    "converged",
+    "zero_gradient",
+    "domain_error",
+    "non_finite",
+    "diverged",
+    "oscillating",
+    "max_iterations",
+)
+SPLITS = ("even", "gradient")
+GRADIENTS = ("refresh", "freeze")
+
+#: divergence thresholds (see the module docstring)
+DIVERGE_FACTOR = 1e12
+GROWTH_WINDOW = 10
+GROWTH_FACTOR = 10.0
+RUNAWAY_WINDOW = 3
+#: cycle detection: longest cycle looked for and the matching tolerance
+MAX_CYCLE = 8
+CYCLE_RTOL = 1e-9
+
+
+@dataclass(frozen=True, slots=True)
+class Iteration:
+    """One row: forward values, error, backward partials, and the step taken from here."""
+
+    iteration: int
+    values: dict  # every variable and named node -> value (variables first)
+    output: float
+    error: float  # output − target
+    partials: dict  # varied v -> ∂out/∂v at this point
+    factors: dict  # varied v -> the partial the update divided by (refresh: = partials)
+    adjoints: dict  # every variable and named node -> ∂out/∂n
+    deltas: dict  # every variable and named node -> error/(∂out/∂n), None when that is 0
+    steps: dict | None  # varied v -> Δ applied (v ← v − Δ); None on the last row
+
+
+@dataclass(frozen=True, slots=True)
+class SolveResult:
+    """How the run ended."""
+
+    status: str
+    message: str
+    values: dict  # the last evaluated point (or the start, if it could not be evaluated)
+    output: float | None
+    error: float | None
+    updates: int  # steps taken to reach the last row
+    iterations: int  # rows computed
+    gradient: str
+    split: str
+    variable: str | None = None  # zero_gradient: the variable whose partial is 0
+    node: str | None = None  # domain_error / non_finite: the node that failed
+    attempted: dict | None = None  # {"steps": {...}, "values": {...}} of a step that failed
+    error_detail: dict | None = None  # the DomainError as JSON, when there was one
+
+
+@dataclass(frozen=True, slots=True)
+class SolveRun:
+    """Everything a renderer needs: the setup, the rows and the result."""
+
+    expression: str
+    output_name: str
+    target: float
+    vary: tuple[str, ...]
+    start: dict
+    gradient: str
+    split: str
+    tol: float
+    max_iter: int
+    iterations: tuple[Iteration, ...]
+    result: SolveResult
+    variables: tuple[str, ...] = field(default=())
+    named: tuple[str, ...] = field(default=())
+
+
+def check_vary(program: Program, vary: Sequence[str] | None) -> tuple[str, ...]:
+    """The varied names (default: every input variable), each an input variable, no repeats."""
+    from ..program import suggest
+
+    if not vary:
+        return tuple(program.variables)
+    out: list[str] = []
+    for name in vary:
+        if name not in program.variables:
+            if name in program.named:
+                raise InputError(
+                    f"--vary {name}: '{name}' is computed by the program, not an input variable; "
+                    f"input variables: {', '.join(program.variables)}"
+                )
+            raise InputError(
+                f"--vary {name}: '{name}' is not a variable of the program"
+                + suggest(name, program.variables)
+            )
+        if name not in out:
+            out.append(name)
+    return tuple(out)
+
+
+def _finite(x) -> bool:
+    return isinstance(x, float | int) and math.isfinite(x)
+
+
+def _is_overflow(err: DomainError) -> bool:
+    """An overflow or NaN (non_finite) rather than an argument outside a function's domain."""
+    m = err.message
+    return any(s in m for s in ("overflow", "not a finite", "not finite", "range error"))
+
+
+class _Evaluator:
+    """One evaluation per point: the interpreted trace (every node) or the compiled function."""
+
+    def __init__(self, program: Program, vary: tuple[str, ...], detail: bool) -> None:
+        self.program = program
+        self.vary = vary
+        self.detail = detail
+        graph = program.graph
+        self.shown = [(v, graph.names[v]) for v in graph.variables]
+        self.shown += [(n, graph.names[n]) for n in graph.assigned]
+        if not detail:
+            self.f = program.function(graph.variables)
+            self.index = {v: i for i, v in enumerate(graph.variables)}
+
+    def __call__(self, point: dict):
+        """(values, output, adjoints, partials); raises DomainError."""
+        if self.detail:
+            t = self.program.trace(point)
+            values = {n: t.values[i] for n, i in self.shown}
+            adjoints = {n: t.adjoints[i] for n, i in self.shown}
+            partials = {v: adjoints[v] for v in self.vary}
+            return values, t.value, adjoints, partials
+        out, grads = self.f(*(point[v] for v in self.program.graph.variables))
+        adjoints = {v: grads[i] for v, i in self.index.items()}
+        return dict(point), out, adjoints, {v: adjoints[v] for v in self.vary}
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.6g}"
+
+
+def _where(point: dict) -> str:
+    return ", ".join(f"{k} = {_fmt(v)}" for k, v in point.items())
+
+
+def iterate(
+    program: Program,
+    start: dict,
+    target: float,
+    vary: Sequence[str] | None = None,
+    *,
+    split: str = "even",
+    gradient: str = "refresh",
+    tol: float = 1e-5,
+    max_iter: int = 100,
+    detail: bool = True,
+) -> Iterator[Iteration | SolveResult]:
+    """Yield each :class:`Iteration` as it is settled, then one :class:`SolveResult`.
+
+    ``detail=False`` evaluates through the compiled fast path: rows then carry only the
+    input variables (no named nodes), which is all the iteration itself needs.
+    """
+    if split not in SPLITS:
+        raise InputError(f"split '{split}': use even or gradient")
+    if gradient not in GRADIENTS:
+        raise InputError(f"gradient '{gradient}': use refresh or freeze")
+    if not (tol > 0 and math.isfinite(tol)):
+        raise InputError("tol must be a positive finite number")
+    if max_iter < 1:
+        raise InputError("max_iter must be at least 1")
+    if not math.isfinite(target):
+        raise InputError("target must be a finite number")
+    vary = check_vary(program, vary)
+    evaluate = _Evaluator(program, vary, detail)
+    from .gradient import output_symbol
+
+    out_name = output_symbol(program)
+    point = {v: float(start[v]) for v in program.variables}
+    k = len(vary)
+
+    def result(status, message, row, updates, **extra) -> SolveResult:
+        return SolveResult(
+            status=status,
+            message=message,
+            values=dict(row.values) if row is not None else dict(point),
+            output=row.output if row is not None else None,
+            error=row.error if row is not None else None,
+            updates=updates,
+            iterations=updates + 1 if row is not None else 0,
+            gradient=gradient,
+            split=split,
+            **extra,
+        )
+
+    def failed(err: DomainError, where: dict, it: int, row, attempted=None) -> SolveResult:
+        status = "non_finite" if _is_overflow(err) else "domain_error"
+        node = program.label(err.node) if err.node is not None else None
+        what = "a value overflowed or became NaN" if status == "non_finite" else "a node left its domain"
+        msg = f"{what} at iteration {it} ({_where(where)}): {err.message}"
+        return result(
+            status, msg, row, it - 1 if row is not None else 0,
+            node=node, attempted=attempted, error_detail=err.to_json(),
+        )  # fmt: skip
+
+    # -- row 0 ---------------------------------------------------------------------
+    try:
+        values, output, adjoints, partials = evaluate(point)
+    except DomainError as err:
+        yield failed(err, point, 0, None)
+        return
+
+    frozen: dict | None = None
+    first_error: float | None = None
+    history: list[tuple[float, ...]] = []  # points (varied variables) by row
+    errors: list[float] = []
+    matched_prev: set[int] = set()  # cycle lengths the previous point matched
+    it = 0
+    while True:
+        error = output - target
+        deltas = {n: (error / a if a != 0 else None) for n, a in adjoints.items()}
+        if first_error is None:
+            first_error = abs(error)
+            start_scale = max([1.0] + [abs(point[v]) for v in vary])
+        history.append(tuple(point[v] for v in vary))
+        errors.append(abs(error))
+
+        def row(steps, factors) -> Iteration:
+            return Iteration(it, values, output, error, partials, factors, adjoints, deltas, steps)
+
+        def stop(status, message, factors=None, **extra):
+            r = row(None, factors if factors is not None else {})
+            return r, result(status, message, r, it, **extra)
+
+        if gradient == "freeze" and frozen is None:
+            frozen = dict(partials)
+        factors = dict(partials) if gradient == "refresh" else dict(frozen)
+
+        ending = None
+        if not _finite(output) or not _finite(error):
+            ending = stop("non_finite", f"the output {out_name} is not finite at iteration {it} ({_where(point)})")
+        elif abs(error) < tol:
+            ending = stop(
+                "converged",
+                f"|error| = {_fmt(abs(error))} < tol {_fmt(tol)} after {it} update{'s' if it != 1 else ''}: "
+                f"{out_name} = {_fmt(output)} (target {_fmt(target)})",
+                factors,
+            )
+        else:
+            ending = _check_run(it, errors, first_error, history, matched_prev, start_scale, stop, factors)
+        if ending is None:
+            bad = [v for v in vary if not _finite(factors[v])]
+            if bad:
+                v = bad[0]
+                ending = stop(
+                    "non_finite",
+                    f"∂{out_name}/∂{v} is not finite at iteration {it} ({_where(point)})",
+                    factors,
+                    variable=v,
+                )
+        if ending is None:
+            zero = [v for v in vary if factors[v] == 0]
+            if zero and (split == "even" or len(zero) == k):
+                v = zero[0]
+                which = "the frozen partial" if gradient == "freeze" else "the partial"
+                ending = stop(
+                    "zero_gradient",
+                    f"{which} ∂{out_name}/∂{v} is 0 at iteration {it} ({_where(point)}): "
+                    f"cannot step {v}" + (" (every varied partial is 0)" if len(zero) > 1 else ""),
+                    factors,
+                    variable=v,
+                )
+        if ending is None and it >= max_iter:
+            ending = stop(
+                "max_iterations",
+                f"no convergence within --max-iter {max_iter} updates: |error| = {_fmt(abs(error))} "
+                f"≥ tol {_fmt(tol)}",
+                factors,
+            )
+        if ending is not None:
+            r, res = ending
+            yield r
+            yield res
+            return
+
+        # -- the update ----------------------------------------------------------------
+        if split == "even" or k == 1:
+            steps = {v: (error / k) / factors[v] for v in vary}
+        else:
+            norm2 = math.fsum(factors[v] * factors[v] for v in vary)
+            steps = {v: error * factors[v] / norm2 for v in vary}
+        nxt = dict(point)
+        for v in vary:
+            nxt[v] = point[v] - steps[v]
+        bad = [v for v in vary if not (_finite(steps[v]) and _finite(nxt[v]))]
+        if bad:
+            v = bad[0]
+            r, res = stop(
+                "non_finite",
+                f"the step for {v} is not finite at iteration {it} ({_where(point)}): "
+                f"error {_fmt(error)} / factor {_fmt(factors[v])}",
+                factors,
+                variable=v,
+                attempted={"steps": steps, "values": nxt},
+            )
+            yield r
+            yield res
+            return
+        try:
+            values2, output2, adjoints2, partials2 = evaluate(nxt)
+        except DomainError as err:
+            r = row(None, factors)
+            yield r
+            yield failed(err, nxt, it + 1, r, attempted={"steps": steps, "values": nxt})
+            return
+        yield row(steps, factors)
+        point, values, output, adjoints, partials = nxt, values2, output2, adjoints2, partials2
+        it += 1
+
+
+def _close(a: tuple, b: tuple) -> bool:
+    return all(abs(x - y) <= CYCLE_RTOL * max(1.0, abs(x), abs(y)) for x, y in zip(a, b))
+
+
+def _check_run(it, errors, first_error, history, matched_prev, start_scale, stop, factors):
+    """diverged / oscillating checks for the current (not converged) row, or None."""
+    e = errors[-1]
+    if e > DIVERGE_FACTOR * max(1.0, first_error):
+        return stop(
+            "diverged",
+            f"the error grew without bound: |error| = {_fmt(e)} at iteration {it}, "
+            f"over {DIVERGE_FACTOR:.0e} × the starting |error| {_fmt(first_error)}",
+            factors,
+        )
+    if len(errors) > GROWTH_WINDOW:
+        window = errors[-GROWTH_WINDOW - 1 :]
+        if all(b > a for a, b in zip(window, window[1:])) and window[-1] >= GROWTH_FACTOR * window[0]:
+            return stop(
+                "diverged",
+                f"the error grew at each of the last {GROWTH_WINDOW} updates, from "
+                f"{_fmt(window[0])} to {_fmt(window[-1])} (iteration {it})",
+                factors,
+            )
+    sizes = [max((abs(x) for x in p), default=0.0) for p in history[-RUNAWAY_WINDOW - 1 :]]
+    if (
+        len(sizes) == RUNAWAY_WINDOW + 1
+        and sizes[-1] > DIVERGE_FACTOR * start_scale
+        and all(b > a for a, b in zip(sizes, sizes[1:]))
+    ):
+        return stop(
+            "diverged",
+            f"the iterates ran away: the largest varied |value| grew to {_fmt(sizes[-1])} by "
+            f"iteration {it} (started at {_fmt(start_scale)})",
+            factors,
+        )
+    # oscillation: the current point is back at a point L rows ago (and did move meanwhile)
+    cur = history[-1]
+    matched = set()
+    if len(history) >= 2 and not _close(cur, history[-2]):
+        for L in range(2, MAX_CYCLE + 1):
+            if len(history) > L and _close(cur, history[-1 - L]):
+                matched.add(L)
+    confirmed = sorted(matched & matched_prev)
+    matched_prev.clear()
+    matched_prev.update(matched)
+    if confirmed:
+        L = confirmed[0]
+        return stop(
+            "oscillating",
+            f"the iterates cycle with period {L}: iteration {it} is back at iteration {it - L}'s "
+            f"point, and iteration {it - 1} at iteration {it - 1 - L}'s — no progress toward the target",
+            factors,
+        )
+    return None
+
+
+def solve(
+    program: Program,
+    start: dict,
+    target: float,
+    vary: Sequence[str] | None = None,
+    *,
+    split: str = "even",
+    gradient: str = "refresh",
+    tol: float = 1e-5,
+    max_iter: int = 100,
+    detail: bool = True,
+) -> SolveRun:
+    """Run :func:`iterate` to the end and collect the rows and the result."""
+    vary = check_vary(program, vary)
+    rows: list[Iteration] = []
+    res: SolveResult | None = None
+    for rec in iterate(
+        program, start, target, vary, split=split, gradient=gradient, tol=tol, max_iter=max_iter, detail=detail
+    ):
+        if isinstance(rec, Iteration):
+            rows.append(rec)
+        else:
+            res = rec
+    assert res is not None
+    return make_run(program, start, target, vary, split, gradient, tol, max_iter, rows, res)
+
+
+def make_run(program, start, target, vary, split, gradient, tol, max_iter, rows, res) -> SolveRun:
+    return SolveRun(
+        expression=program.source,
+        output_name=program.output_name,
+        target=target,
+        vary=tuple(vary),
+        start={v: float(start[v]) for v in program.variables},
+        gradient=gradient,
+        split=split,
+        tol=tol,
+        max_iter=max_iter,
+        iterations=tuple(rows),
+        result=res,
+        variables=tuple(program.variables),
+        named=tuple(program.named),
+    )
