@@ -76,7 +76,19 @@ def to_sympy(program, output: int | None = None):
             e = sp.Min(a[0], a[1])
         elif op == "max":
             e = sp.Max(a[0], a[1])
-        elif op in ("sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "exp", "sqrt"):
+        elif op in (
+            "sin",
+            "cos",
+            "tan",
+            "asin",
+            "acos",
+            "atan",
+            "sinh",
+            "cosh",
+            "tanh",
+            "exp",
+            "sqrt",
+        ):
             e = getattr(sp, op)(a[0])
         else:  # a new primitive must be taught to the oracle
             raise AssertionError(f"oracle does not know op {op!r}")
@@ -104,7 +116,11 @@ def central_difference(program, at: dict[str, float], name: str, step: float = F
 
 
 def close(a: float, b: float, rtol: float, atol: float) -> bool:
-    return math.isfinite(a) and math.isfinite(b) and abs(a - b) <= max(atol, rtol * max(abs(a), abs(b)))
+    return (
+        math.isfinite(a)
+        and math.isfinite(b)
+        and abs(a - b) <= max(atol, rtol * max(abs(a), abs(b)))
+    )
 
 
 @dataclass
