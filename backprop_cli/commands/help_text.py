@@ -14,6 +14,11 @@ EXAMPLES: dict[str, list[str]] = {
         'backprop descend "(w*x + b - y)^2" --data /tmp/backprop_points.csv --at w=0,b=0 --eta 0.5',
         "backprop data quadratic --n 5 --seed 1",
     ],
+    "solve": [
+        'backprop solve "(w*2+b)*(b+1)" --at w=3,b=4 --target 60 --vary b',
+        "backprop solve --gradient freeze",
+        'backprop solve "a*b" --at a=1,b=2 --target 8 --split gradient --json',
+    ],
     "check": [
         'backprop check "x = 2*w + b; y = b + 1; z = x*y" --at w=3,b=4',
         'backprop check "sqrt(ln(x^2))" --at x=2',
