@@ -201,3 +201,19 @@ def data_gradient_report(
         program.source, program.output_name, dict(at), tuple(defaulted), reduce, ev.value, ev.gradient,
         dataset, binding, ps,
     )  # fmt: skip
+
+
+def reduced_hessian(objective: Objective, params: dict, rows=None) -> list[list[float]]:
+    """Exact second partials of the objective w.r.t. the parameters (nested dual numbers,
+    vectorised over the batch), reduced like the objective."""
+    import numpy as np
+
+    n = objective.rows if rows is None else _batch_len(rows, objective.rows)
+    point = dict(zip(objective.data_vars, objective.columns(rows)))
+    point.update({p: float(params[p]) for p in objective.parameters})
+    try:
+        H = objective.program.hessian(point, list(objective.parameters))
+    except DomainError as err:
+        raise _with_row(err, rows) from None
+    with np.errstate(all="ignore"):
+        return [[_reduce(np.asarray(h, dtype=float), n, objective.reduce) for h in row] for row in H]
