@@ -159,15 +159,34 @@ def build(program: syntax.Program) -> Graph:
     )
 
 
+def _element(v, index, shape):
+    """The value of one input at flat point ``index`` of the broadcast ``shape``.
+
+    Inputs broadcast (a row against a column), so the index is taken after broadcasting;
+    with no index (a condition on scalar inputs only, like ``x/0``) the first element
+    stands as an example.
+    """
+    if isinstance(v, float | int) or not getattr(v, "ndim", 0):
+        return float(v)
+    import numpy as np
+
+    flat = np.broadcast_to(v, shape).reshape(-1) if shape is not None else v.reshape(-1)
+    return float(flat[index] if index is not None and index < flat.size else flat[0])
+
+
+def _shape(values, ids):
+    arrays = [values[i] for i in ids if getattr(values[i], "ndim", 0)]
+    if not arrays:
+        return None
+    import numpy as np
+
+    return np.broadcast(*arrays).shape if len(arrays) > 1 else arrays[0].shape
+
+
 def _describe(graph: Graph, ids, values, index) -> list[str]:
     """Input expressions with their values at the failing point, for an error message."""
-    out = []
-    for i in ids:
-        v = values[i]
-        if index is not None and not isinstance(v, float | int):
-            v = v.reshape(-1)[index] if getattr(v, "ndim", 0) else v
-        out.append(f"`{graph.label(i)}` = {float(v):.6g}")
-    return out
+    shape = _shape(values, ids)
+    return [f"`{graph.label(i)}` = {_element(values[i], index, shape):.6g}" for i in ids]
 
 
 def domain_error(graph: Graph, node: Node, message: str, values, mask=None) -> DomainError:
@@ -176,8 +195,8 @@ def domain_error(graph: Graph, node: Node, message: str, values, mask=None) -> D
     if mask is not None and not isinstance(mask, bool | int):
         import numpy as np
 
-        flat = np.broadcast_to(mask, np.broadcast(*[values[i] for i in node.inputs] or [mask]).shape)
-        bad = np.flatnonzero(flat)
+        shape = np.broadcast(*[values[i] for i in node.inputs], mask).shape
+        bad = np.flatnonzero(np.broadcast_to(mask, shape))
         index = int(bad[0]) if bad.size else None
     described = _describe(graph, node.inputs, values, index)
     text = message.format(*described) if described else message
@@ -185,10 +204,7 @@ def domain_error(graph: Graph, node: Node, message: str, values, mask=None) -> D
         text += f" (at point {index})"
     value = None
     if node.inputs:
-        v = values[node.inputs[0]]
-        value = float(v.reshape(-1)[index]) if index is not None and getattr(v, "ndim", 0) else None
-        if value is None and isinstance(v, float | int):
-            value = float(v)
+        value = _element(values[node.inputs[0]], index, _shape(values, node.inputs))
     return DomainError(text, graph.source, node.span, node=node.id, value=value)
 
 
