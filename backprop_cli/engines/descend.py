@@ -1,0 +1,536 @@
+"""Gradient descent on a program's output: iteration records and an honest final status.
+
+Row k of a run is the point x_k with its loss and gradient; row 0 is the start, the last
+row is where the run stopped (no step). At each row the checks run in this order:
+
+1. ``converged``  — every |∂loss/∂v| < tol (a stationary start converges with 0 steps);
+2. ``converged``  — loss < until_loss, when given;
+3. ``diverged``   — |loss| ≥ 1e12·max(1, |loss₀|) (growing without bound), or a step made
+   the point or the loss non-finite (an overflow);
+4. at checkpoint rows (4, 8, 16, …, 128, then every 256th):
+   ``diverged``    — max |v| > 1e12·max(1, max |v₀|);
+   ``oscillating`` — the iterates cycle: for a period p in 2…8 the last p points repeat the
+   p before them to within 1e-6 of the distance travelled per step (an exact flip x ↔ −x is
+   found at row 4; a converging spiral of momentum shrinks each turn and is not a cycle;
+   a crawl with tiny steps is not a cycle either — it ends in max_iterations);
+5. ``max_iterations`` — k = max_iter steps taken without any of the above.
+
+A step into a point outside the domain ends the run with ``domain_error`` (which node,
+which value; the trace so far is kept, the last row has no loss). ``newton`` meeting
+curvature it cannot use ends with ``nonpositive_curvature``.
+
+Speed: the loop calls the compiled ``Program.function``; rows store raw floats and the
+records are built lazily. For ``sgd`` the whole update loop between checkpoints is
+generated around the compiled body (see :func:`_chunk_function`); the plain loop is the
+reference and tests check that both agree exactly.
+
+No printing here: renderers turn :class:`Descent` into tables and JSON.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+from ..errors import DomainError
+from ..program import Program
+from .optimizers import SGD, CurvatureError, Optimizer, make
+
+DEFAULT_TOL = 1e-5
+DEFAULT_MAX_ITER = 10_000
+GROWTH = 1e12  # "without bound": this many times the starting scale
+CYCLE_RTOL = 1e-6  # a cycle returns within this fraction of the distance travelled per step
+MAX_PERIOD = 8
+STATUSES = ("converged", "diverged", "oscillating", "max_iterations", "domain_error", "nonpositive_curvature")
+
+
+EARLY_CHECKPOINTS = (4, 8, 16, 32, 64, 128)
+CHECK_EVERY = 256
+
+
+def is_checkpoint(k: int) -> bool:
+    """Rows where the cycle and point-size checks run: 4, 8, 16, …, 128, then every 256th."""
+    return k in EARLY_CHECKPOINTS or (k > 0 and k % CHECK_EVERY == 0)
+
+
+def next_checkpoint(k: int) -> int:
+    """The first checkpoint row ≥ k."""
+    for c in EARLY_CHECKPOINTS:
+        if k <= c:
+            return c
+    return -(-k // CHECK_EVERY) * CHECK_EVERY
+
+
+@dataclass(frozen=True, slots=True)
+class IterationRecord:
+    """One row: the point, its loss and gradient, and the step taken from it (None on the
+    last row). ``steps`` is the change added to each variable: x_{k+1} = x_k + step.
+    For one variable also the curvature f''(x) and, for sgd, the stability bound 2/f''."""
+
+    iteration: int
+    values: dict[str, float]
+    loss: float | None
+    gradient: dict[str, float] | None
+    steps: dict[str, float] | None
+    curvature: float | None = None
+    stability_bound: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DescentResult:
+    status: str  # one of STATUSES
+    message: str  # plain language
+    values: dict[str, float]  # the last point
+    loss: float | None  # its loss (None when it could not be evaluated)
+    iterations: int  # steps taken (= index of the last row)
+    error: dict | None = None  # domain_error: kind, message, node, label
+
+
+@dataclass(frozen=True)
+class Descent:
+    """A finished run: configuration, raw rows (floats) and the result; records built lazily."""
+
+    program: Program
+    names: tuple[str, ...]
+    optimizer: str
+    eta: float
+    hyper: dict
+    start: dict[str, float]
+    tol: float
+    until_loss: float | None
+    max_iter: int
+    result: DescentResult
+    points: list[list[float]]  # per variable, rows 0..n
+    stored: tuple | None = None  # (losses, grads per var, steps per var) or None: recompute
+    _cache: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def status(self) -> str:
+        return self.result.status
+
+    @property
+    def ok(self) -> bool:
+        return self.result.status == "converged"
+
+    def __len__(self) -> int:
+        return len(self.points[0]) if self.points else 1
+
+    def record(self, k: int) -> IterationRecord:
+        """Row k (0 ≤ k < len(self)), built on demand."""
+        n = len(self) - 1
+        if k < 0:
+            k += n + 1
+        values = {v: self.points[i][k] for i, v in enumerate(self.names)}
+        last_failed = k == n and self.result.loss is None
+        if last_failed:
+            loss, grad = None, None
+        elif self.stored is not None:
+            losses, grads, _ = self.stored
+            loss, grad = losses[k], [g[k] for g in grads]
+        else:
+            loss, g = self._f()(*[self.points[i][k] for i in range(len(self.names))])
+            grad = list(g)
+        steps = None
+        if k < n:
+            if self.stored is not None:
+                steps = {v: self.stored[2][i][k] for i, v in enumerate(self.names)}
+            else:  # the generated sgd loop: step = −η·g, exactly as it was added
+                steps = {v: -(self.eta * grad[i]) for i, v in enumerate(self.names)}
+        curvature = bound = None
+        if len(self.names) == 1 and not last_failed:
+            curvature = self._curvature(values)
+            if self.optimizer == "sgd" and curvature is not None and curvature > 0:
+                bound = 2.0 / curvature
+        return IterationRecord(
+            k,
+            values,
+            loss,
+            None if grad is None else dict(zip(self.names, grad)),
+            steps,
+            curvature,
+            bound,
+        )
+
+    def records(self) -> list[IterationRecord]:
+        """Every row, in order (cached)."""
+        if "records" not in self._cache:
+            self._cache["records"] = [self.record(k) for k in range(len(self))]
+        return self._cache["records"]
+
+    def __iter__(self):
+        if "records" in self._cache:
+            yield from self._cache["records"]
+        else:
+            for k in range(len(self)):
+                yield self.record(k)
+
+    def losses(self) -> list[float | None]:
+        """The loss of every row (for sparklines); the last is the result's."""
+        n = len(self) - 1
+        if self.stored is not None:
+            out = list(self.stored[0][:n])
+        else:
+            f = self._f()
+            out = [f(*[xs[k] for xs in self.points])[0] for k in range(n)]
+        return out + [self.result.loss]
+
+    def _f(self):
+        return self.program.function(self.names)
+
+    def _curvature(self, values: dict) -> float | None:
+        try:
+            return float(self.program.hessian(values, self.names)[0][0])
+        except (DomainError, ArithmeticError, ValueError):
+            return None
+
+
+# -- checks shared by every path ---------------------------------------------------------
+
+
+def _cycle_period(points: list[list[float]], k: int) -> int | None:
+    """The period p (2…8) of a cycle ending at row k, or None.
+
+    A cycle of period p: the last p points each repeat the point p rows before to within
+    CYCLE_RTOL × the largest single move among the last p steps (which must be > 0)."""
+    travel = 0.0
+    for p in range(1, MAX_PERIOD + 1):
+        if k < 2 * p - 1:
+            break
+        for xs in points:  # the move into row k−p+1 joins the window
+            travel = max(travel, abs(xs[k - p + 1] - xs[k - p]))
+        if p == 1 or not travel > 0.0:
+            continue
+        bound = CYCLE_RTOL * travel
+        if all(abs(xs[k - j] - xs[k - j - p]) <= bound for j in range(p) for xs in points):
+            return p
+    return None
+
+
+class _Limits:
+    """The 'without bound' thresholds, fixed by the start."""
+
+    def __init__(self, start: Sequence[float], loss0: float) -> None:
+        self.loss = GROWTH * max(1.0, abs(loss0))
+        self.point = GROWTH * max(1.0, max((abs(v) for v in start), default=0.0))
+
+
+# -- the run -----------------------------------------------------------------------------
+
+
+def descend(
+    program: Program,
+    start: dict[str, float],
+    optimizer: str | Optimizer = "sgd",
+    eta: float | None = None,
+    *,
+    tol: float = DEFAULT_TOL,
+    until_loss: float | None = None,
+    max_iter: int = DEFAULT_MAX_ITER,
+    hyper: dict | None = None,
+    fast: bool = True,
+    progress: Callable[[int], None] | None = None,
+) -> Descent:
+    """Run descent from ``start`` (every variable of the program) and classify the outcome.
+
+    ``optimizer`` is a name (with ``eta`` and ``hyper`` for its hyperparameters; None
+    takes the defaults) or an :class:`Optimizer`. ``fast=False`` forces the plain
+    reference loop. ``progress(k)`` is called now and then with the current row.
+    """
+    names = tuple(program.variables)
+    opt = optimizer if isinstance(optimizer, Optimizer) else make(optimizer, eta, **(hyper or {}))
+    point = [float(start[v]) for v in names]
+    f = program.function(names)
+    ctx = _Run(program, names, opt, f, tol, until_loss, max_iter, progress)
+    use_chunks = fast and type(opt) is SGD and len(names) > 0
+    result = ctx.run(point, _chunk_function(program, names) if use_chunks else None)
+    return Descent(
+        program=program,
+        names=names,
+        optimizer=opt.name,
+        eta=float(opt.eta),
+        hyper=dict(opt.hyper),
+        start={v: float(start[v]) for v in names},
+        tol=tol,
+        until_loss=until_loss,
+        max_iter=max_iter,
+        result=result,
+        points=ctx.points,
+        stored=None if use_chunks else (ctx.losses, ctx.grads, ctx.steps),
+    )
+
+
+class _Run:
+    def __init__(self, program, names, opt, f, tol, until, max_iter, progress):
+        self.program, self.names, self.opt, self.f = program, names, opt, f
+        self.tol, self.until, self.max_iter, self.progress = tol, until, max_iter, progress
+        n = len(names)
+        self.points: list[list[float]] = [[] for _ in range(n)]
+        self.losses: list = []
+        self.grads: list[list] = [[] for _ in range(n)]
+        self.steps: list[list] = [[] for _ in range(n)]
+        self.limits: _Limits | None = None
+        self.loss0 = None
+        self.curv0 = None
+
+    def run(self, point: list[float], chunk) -> DescentResult:
+        for xs, v in zip(self.points, point):
+            xs.append(v)
+        k = 0
+        store = chunk is None
+        while True:
+            if chunk is not None and k > 0:
+                stop = min(next_checkpoint(k), self.max_iter)
+                if stop > k:
+                    if self.progress is not None:
+                        self.progress(k)
+                    k = self._advance(chunk, k, stop)
+            outcome = self._row(k, store)
+            if outcome is not None:
+                return outcome
+            k += 1
+
+    def _advance(self, chunk, k: int, stop: int) -> int:
+        """Run rows k … stop−1 in the generated loop; the row to resume at (plain loop)."""
+        lim = self.limits
+        lo = -lim.loss if self.until is None else max(self.until, -lim.loss)
+        appends = [xs.append for xs in self.points]
+        point = [xs[-1] for xs in self.points]
+        k2 = chunk(*point, self.opt.eta, self.tol, lo, lim.loss, k, stop, *appends)
+        # a non-finite gradient shows up as a non-finite next point: back up one row so the
+        # plain loop meets it exactly where it would have
+        if k2 > k and not all(math.isfinite(xs[k2]) for xs in self.points):
+            k2 -= 1
+            for xs in self.points:
+                del xs[k2 + 1 :]
+        return k2
+
+    def _row(self, k: int, store: bool) -> DescentResult | None:
+        """Evaluate row k, check it, and (if the run goes on) take the step from it."""
+        point = [xs[k] for xs in self.points]
+        try:
+            value, grad = self.f(*point)
+        except DomainError as err:
+            return self.explain_error(err, k)
+        if store:
+            self.losses.append(value)
+            for gs, g in zip(self.grads, grad):
+                gs.append(g)
+        if k == 0:
+            self.set_start(point, value)
+        verdict = self.check(k, value, grad)
+        if verdict is not None:
+            return self.explain(verdict, k, value, grad)
+        if self.progress is not None and k % 1024 == 0:
+            self.progress(k)
+        H = None
+        if self.opt.needs_hessian:
+            try:
+                H = self.program.hessian(dict(zip(self.names, point)), self.names)
+            except DomainError as err:
+                return self.explain_error(err, k, value)
+        try:
+            d = self.opt.step(point, grad, H)
+        except CurvatureError as err:
+            return self.explain(("nonpositive_curvature", str(err)), k, value, grad)
+        for xs, s, x in zip(self.points, d, point):
+            xs.append(x + s)
+        if store:
+            for ss, s in zip(self.steps, d):
+                ss.append(s)
+        return None
+
+    def set_start(self, point, value) -> None:
+        self.limits = _Limits(point, value)
+        self.loss0 = value
+
+    def check(self, k: int, value: float, grad) -> tuple | None:
+        """Checks 1–5 of the module docstring at row k: None, or (status, detail)."""
+        tol = self.tol
+        if all(abs(g) < tol for g in grad):
+            return ("converged", "gradient")
+        if self.until is not None and value < self.until:
+            return ("converged", "until")
+        if not (-self.limits.loss <= value < self.limits.loss):
+            return ("diverged", "loss")
+        if is_checkpoint(k):
+            if max(abs(xs[k]) for xs in self.points) > self.limits.point:
+                return ("diverged", "point")
+            p = _cycle_period(self.points, k)
+            if p is not None:
+                return ("oscillating", p)
+        if k >= self.max_iter:
+            return ("max_iterations", None)
+        return None
+
+    # -- messages ------------------------------------------------------------------------
+    def explain(self, verdict: tuple, k: int, value: float, grad) -> DescentResult:
+        status, detail = verdict
+        steps = f"{k} step{'' if k == 1 else 's'}"
+        tol = self.tol
+        if status == "converged" and detail == "gradient":
+            if k == 0:
+                msg = f"the start is already a stationary point (every |∂loss/∂v| < {tol:g}): no steps taken"
+            else:
+                msg = f"converged after {steps}: every |∂loss/∂v| < {tol:g}"
+        elif status == "converged":
+            msg = f"converged after {steps}: the loss {value:.6g} < --until-loss {self.until:g}"
+        elif status == "diverged" and detail == "loss":
+            msg = (
+                f"diverged: the loss grew without bound to {value:.6g} after {steps} "
+                f"(it started at {self.loss0:.6g}){self._eta_hint()}"
+            )
+        elif status == "diverged":
+            point = [xs[k] for xs in self.points]
+            i = max(range(len(point)), key=lambda j: abs(point[j]))
+            msg = (
+                f"diverged: the point grew without bound ({self.names[i]} = {point[i]:.6g}) after {steps}"
+                + self._eta_hint()
+            )
+        elif status == "oscillating":
+            p = detail
+            cycle = "; ".join(self._show_point(k - p + 1 + j) for j in range(p))
+            msg = (
+                f"oscillating: the iterates cycle with period {p} ({cycle}; …) instead of settling"
+                + self._eta_hint()
+            )
+        elif status == "max_iterations":
+            gmax = max(abs(g) for g in grad)
+            move = self._last_move(k)
+            msg = (
+                f"did not converge within --max-iter {self.max_iter} steps: the largest |∂loss/∂v| is "
+                f"still {gmax:.6g} (tolerance {tol:g}); the last step moved {move:.3g}"
+                + (" — η may be too small" if move < 1e-4 * max(1.0, gmax) else "")
+            )
+        else:  # nonpositive_curvature
+            msg = (
+                f"newton cannot step from {self._show_point(k)}: {detail}; the Newton step would head "
+                "for a maximum or saddle, or does not exist — start nearer a minimum or use another optimizer"
+            )
+        return self._done(status, msg, k, value)
+
+    def explain_error(self, err: DomainError, k: int, value=None) -> DescentResult:
+        """A DomainError at row k: an overflow after some steps is divergence; else domain_error."""
+        point = [xs[k] for xs in self.points]
+        overflow = k > 0 and (
+            not all(math.isfinite(x) for x in point)
+            or any(w in err.message for w in ("overflow", "range error", "not a finite number"))
+        )
+        error = err.to_json()
+        if err.node is not None:
+            error["label"] = self.program.label(err.node)
+        if overflow:
+            msg = f"diverged: after {k} step{'' if k == 1 else 's'} the values overflowed ({err.message}){self._eta_hint()}"
+            return self._done("diverged", msg, k, value, error)
+        at = "the start" if k == 0 else f"step {k}"
+        msg = f"domain error at {at} ({self._show_point(k)}): {err.message}"
+        return self._done("domain_error", msg, k, value, error)
+
+    def _done(self, status, message, k, value, error=None) -> DescentResult:
+        values = {v: xs[k] for v, xs in zip(self.names, self.points)}
+        return DescentResult(status, message, values, value, k, error)
+
+    def _show_point(self, k: int) -> str:
+        return ", ".join(f"{v} = {xs[k]:.6g}" for v, xs in zip(self.names, self.points))
+
+    def _last_move(self, k: int) -> float:
+        if k == 0:
+            return 0.0
+        return max(abs(xs[k] - xs[k - 1]) for xs in self.points)
+
+    def _eta_hint(self) -> str:
+        """For plain descent in one variable: η against the stability bound 2/f''(x₀)."""
+        eta = self.opt.eta
+        if self.opt.name == "sgd" and len(self.names) == 1:
+            if self.curv0 is None:
+                try:
+                    x0 = {self.names[0]: self.points[0][0]}
+                    self.curv0 = float(self.program.hessian(x0, self.names)[0][0])
+                except (DomainError, ArithmeticError, ValueError):
+                    self.curv0 = math.nan
+            h = self.curv0
+            if h > 0:
+                bound = 2.0 / h
+                if math.isclose(eta, bound, rel_tol=1e-9):
+                    rel = "equals"
+                    why = "each step lands as far on the other side of the minimum"
+                elif eta > bound:
+                    rel = "exceeds"
+                    why = "each step overshoots the minimum by more than it started from"
+                else:
+                    rel = "is below"
+                    why = "the curvature changes along the way"
+                return (
+                    f"; η = {eta:g} {rel} the stability bound 2/f'' = {bound:.6g} at the start: {why} "
+                    "— try a smaller --eta"
+                )
+        return "; the steps are too large — try a smaller --eta"
+
+
+# -- the generated sgd loop --------------------------------------------------------------
+
+_CHUNK_TEMPLATE = """\
+def _chunk({params}, _eta, _tol, _lo, _hi, _k0, _stop, {appends}):
+    _ntol = -_tol
+    for _k in range(_k0, _stop):
+        try:
+{body}
+        except Exception:
+            return _k
+        if {converged}:
+            return _k
+        if not (_lo <= {value} < _hi):
+            return _k
+{updates}
+{records}
+    return _stop
+"""
+
+_CHUNKS: "weakref.WeakKeyDictionary[Program, dict]" = weakref.WeakKeyDictionary()
+
+
+def _chunk_function(program: Program, names: Sequence[str]):
+    """Generated ``_chunk(a0.., eta, tol, lo, hi, k0, stop, append0..) -> k``.
+
+    Runs rows k0 … stop−1 of plain descent with checks 1–3 of the module docstring (the
+    compiled body inlined, one step ``a ← a − η·g`` per row, each new point appended) and
+    returns the first row it did not finish: ``stop``, or a row for the plain loop to look
+    at (converged, loss out of bounds, or an exception to be explained by the interpreter).
+    Cached on the program.
+    """
+    cache = _CHUNKS.setdefault(program, {})
+    key = tuple(names)
+    if key in cache:
+        return cache[key]
+    from ..codegen import emit, scalar_helpers
+
+    body = emit(program.graph, names, program.output, indent=" " * 12)
+    n = len(names)
+    params = ", ".join(f"a{i}" for i in range(n))
+    appends = ", ".join(f"_ap{i}" for i in range(n))
+    # a gradient that is a plain name or a literal is used as is; anything else gets a name
+    gnames, glines = [], []
+    for i, g in enumerate(body.grads):
+        if g.replace("_", "a").isalnum():
+            gnames.append(g)
+        else:
+            glines.append(f"            _g{i} = {g}")
+            gnames.append(f"_g{i}")
+    value = body.value if body.value.replace("_", "a").replace(".", "a").isalnum() else f"({body.value})"
+    src = _CHUNK_TEMPLATE.format(
+        params=params,
+        appends=appends,
+        body="\n".join(body.lines + glines) or "            pass",
+        value=value,
+        converged=" and ".join(f"_ntol < {g} < _tol" for g in gnames),
+        # simultaneous: a gradient may be another variable itself (∂(x·y)/∂x = y)
+        updates=f"        {params} = " + ", ".join(f"a{i} - _eta * {g}" for i, g in enumerate(gnames)),
+        records="\n".join(f"        _ap{i}(a{i})" for i in range(n)),
+    )
+    ns = scalar_helpers()
+    exec(compile(src, "<backprop:descend>", "exec"), ns)  # our own generated code (codegen.py)
+    fn = ns["_chunk"]
+    fn.source = src
+    cache[key] = fn
+    return fn
