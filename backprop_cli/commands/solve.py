@@ -12,7 +12,7 @@ LESSON_TARGET = 60.0
 LESSON_VARY = ("b",)
 
 EXPR_HELP = (
-    "The program, e.g. \"(w*2+b)*(b+1)\"; - reads stdin. Default: the lesson's graph "
+    'The program, e.g. "(w*2+b)*(b+1)"; - reads stdin. Default: the lesson\'s graph '
     "x = 2*w + b; y = b + 1; z = x*y at w=3, b=4, target 60, varying b."
 )
 
@@ -65,36 +65,65 @@ def register(app: typer.Typer, command_cls) -> None:
     def solve(
         expr: Optional[str] = typer.Argument(None, help=EXPR_HELP, show_default=False),
         target: Optional[str] = typer.Option(
-            None, "--target", "-t", help="The value the output should reach (default 60 with the lesson's graph)."
+            None,
+            "--target",
+            "-t",
+            help="The value the output should reach (default 60 with the lesson's graph).",
         ),
         vary: Optional[List[str]] = typer.Option(
-            None, "--vary", help="Input variable(s) to change; repeatable or comma-separated. Default: all of them."
+            None,
+            "--vary",
+            help="Input variable(s) to change; repeatable or comma-separated. Default: all of them.",
         ),
         at: Optional[List[str]] = typer.Option(
-            None, "--at", help="Starting values: NAME=VALUE[,NAME=VALUE...]; repeatable. Missing ones start at 1."
+            None,
+            "--at",
+            help="Starting values: NAME=VALUE[,NAME=VALUE...]; repeatable. Missing ones start at 1.",
         ),
-        of: Optional[str] = typer.Option(None, "--of", help="Drive this named node instead of the last statement."),
-        split: str = typer.Option("even", "--split", help="How several varied variables share the error: even or gradient."),
-        gradient: str = typer.Option("refresh", "--gradient", help="refresh (Newton) or freeze (first partials reused)."),
+        of: Optional[str] = typer.Option(
+            None, "--of", help="Drive this named node instead of the last statement."
+        ),
+        split: str = typer.Option(
+            "even",
+            "--split",
+            help="How several varied variables share the error: even or gradient.",
+        ),
+        gradient: str = typer.Option(
+            "refresh", "--gradient", help="refresh (Newton) or freeze (first partials reused)."
+        ),
         tol: str = typer.Option("1e-5", "--tol", help="Stop when |error| < tol (> 0)."),
         max_iter: int = typer.Option(100, "--max-iter", help="At most this many updates (≥ 1)."),
         json_out: bool = typer.Option(False, "--json", help="One strict JSON document on stdout."),
-        jsonl: bool = typer.Option(False, "--jsonl", help="One JSON object per iteration as it is computed, then a summary line."),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help="Only results and errors (no warnings)."),
-        plot: Optional[str] = typer.Option(None, "--plot", help="Also draw the run into FILE (PNG, SVG or PDF)."),
+        jsonl: bool = typer.Option(
+            False,
+            "--jsonl",
+            help="One JSON object per iteration as it is computed, then a summary line.",
+        ),
+        quiet: bool = typer.Option(
+            False, "--quiet", "-q", help="Only results and errors (no warnings)."
+        ),
+        plot: Optional[str] = typer.Option(
+            None, "--plot", help="Also draw the run into FILE (PNG, SVG or PDF)."
+        ),
     ) -> None:
         from ..render.solve import SOLVE_SCHEMA
 
         machine = json_out or jsonl
-        with common.boundary(json_out, SOLVE_SCHEMA):
+        with common.boundary(machine, SOLVE_SCHEMA):  # --jsonl: the error is one JSON line
             common.validate(not (json_out and jsonl), "--json and --jsonl cannot be used together")
-            common.validate(split in ("even", "gradient"), f"--split '{split}': use even or gradient")
-            common.validate(gradient in ("refresh", "freeze"), f"--gradient '{gradient}': use refresh or freeze")
+            common.validate(
+                split in ("even", "gradient"), f"--split '{split}': use even or gradient"
+            )
+            common.validate(
+                gradient in ("refresh", "freeze"), f"--gradient '{gradient}': use refresh or freeze"
+            )
             tol_value = common.parse_number(tol, "--tol")
             common.validate(tol_value > 0, f"--tol {tol}: must be greater than 0")
             common.validate(max_iter >= 1, f"--max-iter {max_iter}: must be at least 1")
             if target is None:
-                common.validate(expr is None, "--target is required: the value the output should reach")
+                common.validate(
+                    expr is None, "--target is required: the value the output should reach"
+                )
                 target_value = LESSON_TARGET
             else:
                 target_value = common.parse_number(target, "--target")
@@ -130,7 +159,18 @@ def register(app: typer.Typer, command_cls) -> None:
                         emit(jsonl_iteration(rec))
                 else:
                     res = rec
-            run = make_run(program, start, target_value, varied, split, gradient, tol_value, max_iter, rows, res)
+            run = make_run(
+                program,
+                start,
+                target_value,
+                varied,
+                split,
+                gradient,
+                tol_value,
+                max_iter,
+                rows,
+                res,
+            )
 
             doc = None
             if json_out or jsonl or plot_solve is not None:

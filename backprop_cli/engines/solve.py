@@ -42,8 +42,9 @@ streaming too. Nothing here prints.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Iterator, Sequence
+from itertools import pairwise
 
 from ..errors import DomainError, InputError
 from ..program import Program
@@ -243,7 +244,11 @@ def iterate(
     def failed(err: DomainError, where: dict, it: int, row, attempted=None) -> SolveResult:
         status = "non_finite" if _is_overflow(err) else "domain_error"
         node = program.label(err.node) if err.node is not None else None
-        what = "a value overflowed or became NaN" if status == "non_finite" else "a node left its domain"
+        what = (
+            "a value overflowed or became NaN"
+            if status == "non_finite"
+            else "a node left its domain"
+        )
         msg = f"{what} at iteration {it} ({_where(where)}): {err.message}"
         return result(
             status, msg, row, it - 1 if row is not None else 0,
@@ -272,10 +277,15 @@ def iterate(
         history.append(tuple(point[v] for v in vary))
         errors.append(abs(error))
 
-        def row(steps, factors) -> Iteration:
-            return Iteration(it, values, output, error, partials, factors, adjoints, deltas, steps)
+        here = (it, values, output, error, partials)  # this row's forward and backward numbers
 
-        def stop(status, message, factors=None, **extra):
+        def row(steps, factors, here=here, adjoints=adjoints, deltas=deltas) -> Iteration:
+            it_, values_, output_, error_, partials_ = here
+            return Iteration(
+                it_, values_, output_, error_, partials_, factors, adjoints, deltas, steps
+            )
+
+        def stop(status, message, factors=None, it=it, row=row, **extra):
             r = row(None, factors if factors is not None else {})
             return r, result(status, message, r, it, **extra)
 
@@ -285,7 +295,10 @@ def iterate(
 
         ending = None
         if not _finite(output) or not _finite(error):
-            ending = stop("non_finite", f"the output {out_name} is not finite at iteration {it} ({_where(point)})")
+            ending = stop(
+                "non_finite",
+                f"the output {out_name} is not finite at iteration {it} ({_where(point)})",
+            )
         elif abs(error) < tol:
             ending = stop(
                 "converged",
@@ -294,7 +307,9 @@ def iterate(
                 factors,
             )
         else:
-            ending = _check_run(it, errors, first_error, history, matched_prev, start_scale, stop, factors)
+            ending = _check_run(
+                it, errors, first_error, history, matched_prev, start_scale, stop, factors
+            )
         if ending is None:
             bad = [v for v in vary if not _finite(factors[v])]
             if bad:
@@ -381,7 +396,7 @@ def _check_run(it, errors, first_error, history, matched_prev, start_scale, stop
         )
     if len(errors) > GROWTH_WINDOW:
         window = errors[-GROWTH_WINDOW - 1 :]
-        if all(b > a for a, b in zip(window, window[1:])) and window[-1] >= GROWTH_FACTOR * window[0]:
+        if all(b > a for a, b in pairwise(window)) and window[-1] >= GROWTH_FACTOR * window[0]:
             return stop(
                 "diverged",
                 f"the error grew at each of the last {GROWTH_WINDOW} updates, from "
@@ -392,7 +407,7 @@ def _check_run(it, errors, first_error, history, matched_prev, start_scale, stop
     if (
         len(sizes) == RUNAWAY_WINDOW + 1
         and sizes[-1] > DIVERGE_FACTOR * start_scale
-        and all(b > a for a, b in zip(sizes, sizes[1:]))
+        and all(b > a for a, b in pairwise(sizes))
     ):
         return stop(
             "diverged",
@@ -438,7 +453,15 @@ def solve(
     rows: list[Iteration] = []
     res: SolveResult | None = None
     for rec in iterate(
-        program, start, target, vary, split=split, gradient=gradient, tol=tol, max_iter=max_iter, detail=detail
+        program,
+        start,
+        target,
+        vary,
+        split=split,
+        gradient=gradient,
+        tol=tol,
+        max_iter=max_iter,
+        detail=detail,
     ):
         if isinstance(rec, Iteration):
             rows.append(rec)

@@ -85,7 +85,10 @@ def header(run: SolveRun, defaulted=(), output_symbol: str | None = None) -> dic
     if res.node is not None:
         doc["node"] = res.node
     if res.attempted is not None:
-        doc["attempted"] = {"steps": dict(res.attempted["steps"]), "values": dict(res.attempted["values"])}
+        doc["attempted"] = {
+            "steps": dict(res.attempted["steps"]),
+            "values": dict(res.attempted["values"]),
+        }
     if res.error_detail is not None:
         doc["error"] = dict(res.error_detail)
     return doc
@@ -206,17 +209,27 @@ def summary_lines(run: SolveRun, out: str, defaulted=()) -> list[tuple[str, str]
     lines = [("status", f"{res.status}: {res.message}")]
     lines.append(("rule", rule_text(run.gradient, run.split, len(run.vary), out)))
     n = res.updates
-    lines.append(("iterations", f"{n} update{'s' if n != 1 else ''} ({res.iterations} rows; --max-iter {run.max_iter})"))
+    rows = f"{res.iterations} row{'s' if res.iterations != 1 else ''}"
+    lines.append(
+        ("iterations", f"{n} update{'s' if n != 1 else ''} ({rows}; --max-iter {run.max_iter})")
+    )
     finals = []
     for v in run.variables:
         if v in res.values:
             note = " (varied)" if v in run.vary else ""
-            note += f", from {fmt(run.start[v])}" if v in run.vary and res.values[v] != run.start[v] else ""
+            note += (
+                f", from {fmt(run.start[v])}"
+                if v in run.vary and res.values[v] != run.start[v]
+                else ""
+            )
             finals.append(f"{v} = {fmt(res.values[v], 10)}{note}")
     lines.append(("final", "; ".join(finals)))
     if res.output is not None:
         lines.append(
-            ("output", f"{out} = {fmt(res.output, 10)} (target {fmt(run.target)}), residual {fmt(res.error)}")
+            (
+                "output",
+                f"{out} = {fmt(res.output, 10)} (target {fmt(run.target)}), residual {fmt(res.error)}",
+            )
         )
     if res.attempted is not None:
         steps = ", ".join(
@@ -226,7 +239,12 @@ def summary_lines(run: SolveRun, out: str, defaulted=()) -> list[tuple[str, str]
         lines.append(("failed step", steps))
     errs = [abs(r.error) for r in run.iterations]
     if errs:
-        lines.append(("|error|", f"{sparkline(errs, width=60)}  {fmt(errs[0], 3)} → {fmt(errs[-1], 3)} (log scale)"))
+        lines.append(
+            (
+                "|error|",
+                f"{sparkline(errs, width=60)}  {fmt(errs[0], 3)} → {fmt(errs[-1], 3)} (log scale)",
+            )
+        )
     if defaulted:
         lines.append(("defaulted", ", ".join(defaulted) + " started at 1.0 (no --at value)"))
     return lines

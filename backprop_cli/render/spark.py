@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from collections.abc import Iterable
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 MISSING = "·"  # a value that is None, NaN or infinite
@@ -46,7 +46,11 @@ def sparkline(values: Iterable, log: bool = True, width: int | None = None) -> s
         elif x == -math.inf:  # an exact zero on a log scale
             out.append(BLOCKS[0])
         elif hi == lo:
-            out.append(BLOCKS[len(BLOCKS) // 2 - 1] if not any(v == -math.inf for v in levels) else BLOCKS[-1])
+            out.append(
+                BLOCKS[len(BLOCKS) // 2 - 1]
+                if not any(v == -math.inf for v in levels)
+                else BLOCKS[-1]
+            )
         else:
             i = round((x - lo) / (hi - lo) * (len(BLOCKS) - 1))
             out.append(BLOCKS[max(0, min(len(BLOCKS) - 1, i))])

@@ -1,0 +1,501 @@
+"""`backprop solve`: the lesson's hand computation, both split rules, every stopping status,
+strict JSON / JSON Lines, the table at a fixed width, and option validation."""
+
+from __future__ import annotations
+
+import json
+import math
+import shlex
+from fractions import Fraction
+
+import pytest
+from typer.testing import CliRunner
+
+import backprop_cli as bp
+from backprop_cli.cli import app
+from backprop_cli.commands import help_text
+from backprop_cli.engines.solve import Iteration, SolveResult, iterate, solve
+from backprop_cli.render.spark import sparkline
+
+LESSON = "x = 2*w + b; y = b + 1; z = x*y"
+ROOT = (-7 + math.sqrt(265)) / 2  # the exact root of (6+b)(b+1) = 60
+ENV = {"COLUMNS": "100", "NO_COLOR": "1"}
+
+
+def strict(text: str):
+    def bad(token):
+        raise ValueError(f"non-strict JSON token {token}")
+
+    return json.loads(text, parse_constant=bad)
+
+
+def run_cli(*args, env=None):
+    return CliRunner().invoke(app, ["solve", *args], env=env or ENV)
+
+
+def lesson(**kw):
+    return solve(bp.compile(LESSON), {"w": 3.0, "b": 4.0}, 60.0, ["b"], **kw)
+
+
+# -- the lesson (domain.md §2) ---------------------------------------------------------
+def test_lesson_freeze_reproduces_the_hand_table():
+    run = lesson(gradient="freeze")
+    rows = run.iterations
+    r0, r1, r2 = rows[0], rows[1], rows[2]
+    assert (r0.values["b"], r0.values["x"], r0.values["y"], r0.output) == (4.0, 10.0, 5.0, 50.0)
+    assert r0.error == -10.0 and r0.partials == {"b": 15.0} and r0.factors == {"b": 15.0}
+    assert r0.steps["b"] == pytest.approx(-2 / 3, rel=1e-15)
+    # step 1: b = 14/3 = 4.66667, z = (6 + 14/3)(1 + 14/3) = 544/9 = 60.4444 exactly
+    assert r1.values["b"] == pytest.approx(14 / 3, rel=1e-15)
+    assert round(r1.values["b"], 5) == 4.66667
+    assert r1.output == pytest.approx(float(Fraction(544, 9)), rel=1e-14)
+    assert round(r1.output, 4) == 60.4444
+    assert r1.factors == {"b": 15.0}  # frozen, although the partial is now 16.3333
+    assert r1.partials["b"] == pytest.approx(49 / 3, rel=1e-14)
+    # step 2: b = 14/3 − (4/9)/15 = 626/135 = 4.63704, z = 59.9614
+    assert r2.values["b"] == pytest.approx(626 / 135, rel=1e-14)
+    assert round(r2.values["b"], 5) == 4.63704
+    assert round(r2.output, 4) == 59.9614
+    assert all(r.factors == {"b": 15.0} for r in rows)
+    res = run.result
+    assert res.status == "converged" and res.updates == 6 and len(rows) == 7
+    assert round(res.values["b"], 6) == 4.639410
+    assert abs(res.error) < 1e-5 and abs(rows[5].error) >= 1e-5
+    assert rows[-1].steps is None and all(r.steps is not None for r in rows[:-1])
+
+
+def test_lesson_refresh_is_newton_and_needs_three_updates():
+    run = lesson(gradient="refresh")
+    res = run.result
+    assert res.status == "converged" and res.updates == 3
+    assert res.values["b"] == pytest.approx(ROOT, abs=1e-9)
+    # refreshed factor: x + y = 16.3333 after step 1
+    assert run.iterations[1].factors["b"] == pytest.approx(49 / 3, rel=1e-14)
+    assert run.iterations[1].steps["b"] == pytest.approx(
+        float(Fraction(4, 9) / Fraction(49, 3)), rel=1e-12
+    )
+
+
+def test_per_node_deltas_and_sign_convention():
+    row = lesson().iterations[0]
+    # Δn = error / (∂z/∂n) with error = z − target = −10; ∂z/∂(w, b, x, y, z) = 10, 15, 5, 10, 1
+    assert row.adjoints == {"w": 10.0, "b": 15.0, "x": 5.0, "y": 10.0, "z": 1.0}
+    assert row.deltas == pytest.approx({"w": -1.0, "b": -2 / 3, "x": -2.0, "y": -1.0, "z": -10.0})
+    # the chain x → a = x² → b = ln a → c = √b: Δc, Δb, Δa, Δx
+    p = bp.compile("a = x^2; b = ln(a); c = sqrt(b)")
+    r = solve(p, {"x": 2.0}, 1.0, max_iter=1).iterations[0]
+    c = math.sqrt(math.log(4.0))
+    err = c - 1.0
+    dc_db = 1 / (2 * c)
+    assert r.deltas["c"] == pytest.approx(err)
+    assert r.deltas["b"] == pytest.approx(err / dc_db)
+    assert r.deltas["a"] == pytest.approx(err / (dc_db / 4.0))
+    assert r.deltas["x"] == pytest.approx(err / (dc_db / 4.0 * 4.0))
+
+
+def test_zero_partial_gives_none_delta():
+    # w does not reach z = b*b: ∂z/∂w = 0 → Δw is None (and w is not varied, so the solve runs)
+    p = bp.compile("u = w + 1; z = b*b")
+    r = solve(p, {"w": 1.0, "b": 1.0}, 4.0, ["b"]).iterations[0]
+    assert r.deltas["w"] is None and r.deltas["u"] is None and r.deltas["b"] == pytest.approx(-1.5)
+
+
+def test_start_within_tolerance_converges_with_zero_updates():
+    run = solve(bp.compile("x^2"), {"x": 3.0}, 9.0)
+    assert run.result.status == "converged" and run.result.updates == 0
+    assert len(run.iterations) == 1 and run.iterations[0].steps is None
+
+
+def test_compiled_fast_path_gives_the_same_iterates():
+    p = bp.compile(LESSON)
+    a = solve(p, {"w": 3.0, "b": 4.0}, 60.0, ["b", "w"], detail=True)
+    b = solve(p, {"w": 3.0, "b": 4.0}, 60.0, ["b", "w"], detail=False)
+    assert a.result.updates == b.result.updates
+    for ra, rb in zip(a.iterations, b.iterations):
+        assert ra.output == rb.output and ra.steps == rb.steps and ra.partials == rb.partials
+    assert set(b.iterations[0].values) == {"w", "b"}
+
+
+def test_iterate_streams_rows_then_one_result():
+    recs = list(iterate(bp.compile(LESSON), {"w": 3.0, "b": 4.0}, 60.0, ["b"]))
+    assert all(isinstance(r, Iteration) for r in recs[:-1]) and isinstance(recs[-1], SolveResult)
+    assert [r.iteration for r in recs[:-1]] == [0, 1, 2, 3]
+
+
+# -- two varied variables --------------------------------------------------------------
+def test_split_even_two_variables_first_two_steps():
+    # f = a*b from a=1, b=2 to 8. Row 0: error −6; each absorbs −3 through its own partial:
+    # a ← 1 − (−3)/2 = 2.5, b ← 2 − (−3)/1 = 5. Row 1: f = 12.5, error 4.5, each absorbs 2.25:
+    # a ← 2.5 − 2.25/5 = 2.05, b ← 5 − 2.25/2.5 = 4.1.
+    run = solve(bp.compile("a*b"), {"a": 1.0, "b": 2.0}, 8.0, split="even")
+    r0, r1, r2 = run.iterations[:3]
+    assert r0.error == -6.0 and r0.steps == pytest.approx({"a": -1.5, "b": -3.0})
+    assert r1.values == pytest.approx({"a": 2.5, "b": 5.0}) and r1.error == pytest.approx(4.5)
+    assert r1.steps == pytest.approx({"a": 0.45, "b": 0.9})
+    assert r2.values == pytest.approx({"a": 2.05, "b": 4.1})
+    assert run.result.status == "converged"
+    assert run.result.values["a"] * run.result.values["b"] == pytest.approx(8.0, abs=1e-5)
+
+
+def test_split_gradient_two_variables_first_two_steps():
+    # least-norm step v ← v − error·g_v/Σg². Row 0: g = (2, 1), Σg² = 5, error −6:
+    # a ← 1 + 12/5 = 3.4, b ← 2 + 6/5 = 3.2. Row 1: f = 10.88, error 2.88, g = (3.2, 3.4),
+    # Σg² = 21.8: a ← 3.4 − 2.88·3.2/21.8, b ← 3.2 − 2.88·3.4/21.8.
+    run = solve(bp.compile("a*b"), {"a": 1.0, "b": 2.0}, 8.0, split="gradient")
+    r0, r1, r2 = run.iterations[:3]
+    assert r0.steps == pytest.approx({"a": -2.4, "b": -1.2})
+    assert r1.values == pytest.approx({"a": 3.4, "b": 3.2})
+    assert r1.output == pytest.approx(10.88) and r1.partials == pytest.approx({"a": 3.2, "b": 3.4})
+    sa, sb = (
+        Fraction("2.88") * Fraction("3.2") / Fraction("21.8"),
+        Fraction("2.88") * Fraction("3.4") / Fraction("21.8"),
+    )
+    assert r1.steps == pytest.approx({"a": float(sa), "b": float(sb)}, rel=1e-12)
+    assert r2.values == pytest.approx(
+        {"a": float(Fraction("3.4") - sa), "b": float(Fraction("3.2") - sb)}, rel=1e-12
+    )
+    assert run.result.status == "converged"
+
+
+def test_split_gradient_survives_one_zero_partial_but_even_does_not():
+    p = bp.compile("a*b")
+    even = solve(p, {"a": 0.0, "b": 2.0}, 8.0, split="even")
+    assert even.result.status == "zero_gradient" and even.result.variable == "b"
+    grad = solve(p, {"a": 0.0, "b": 2.0}, 8.0, split="gradient")
+    assert grad.iterations[0].steps["b"] == 0.0 and grad.result.status == "converged"
+
+
+def test_freeze_with_two_variables_reuses_both_first_partials():
+    run = solve(bp.compile("a*b"), {"a": 1.0, "b": 2.0}, 8.0, gradient="freeze", max_iter=3)
+    assert all(r.factors == {"a": 2.0, "b": 1.0} for r in run.iterations)
+
+
+# -- failure statuses ------------------------------------------------------------------
+def test_zero_gradient_names_the_variable_and_point():
+    run = solve(bp.compile("x^2"), {"x": 0.0}, 1.0)
+    res = run.result
+    assert res.status == "zero_gradient" and res.variable == "x" and res.updates == 0
+    assert "∂f/∂x is 0" in res.message and "x = 0" in res.message and "iteration 0" in res.message
+    assert run.iterations[-1].steps is None
+
+
+def test_domain_error_keeps_the_trace_and_names_node_and_value():
+    # Newton on ln(x) = 0 from x = 5 steps to 5·(1 − ln 5) = −3.047: ln leaves its domain
+    run = solve(bp.compile("ln(x)"), {"x": 5.0}, 0.0)
+    res = run.result
+    assert res.status == "domain_error" and res.node == "ln(x)"
+    assert len(run.iterations) == 1 and run.iterations[0].steps is None and res.updates == 0
+    bad = 5.0 * (1 - math.log(5.0))
+    assert res.attempted["values"]["x"] == pytest.approx(bad)
+    assert res.attempted["steps"]["x"] == pytest.approx(5.0 * math.log(5.0))
+    assert "ln needs a positive argument" in res.message and "-3.04719" in res.message
+    assert res.error_detail["kind"] == "domain_error"
+
+
+def test_domain_error_at_the_start():
+    run = solve(bp.compile("sqrt(x)"), {"x": -1.0}, 1.0)
+    assert run.result.status == "domain_error" and run.iterations == ()
+    assert run.result.output is None and run.result.values == {"x": -1.0}
+
+
+def test_non_finite_value_and_non_finite_step():
+    run = solve(bp.compile("x*1e200*1e200"), {"x": 1.0}, 0.0)
+    assert run.result.status == "non_finite" and "overflows" in run.result.message
+    run = solve(bp.compile("1e-320*x"), {"x": 1.0}, 1.0)  # step −1/1e-320 overflows
+    assert run.result.status == "non_finite" and run.result.variable == "x"
+    assert run.result.attempted["steps"]["x"] == -math.inf
+
+
+def test_diverged_error_blows_up_with_frozen_partial():
+    # freeze on x² = 4 from 0.1: factor 0.2 forever; the error grows quadratically
+    run = solve(bp.compile("x^2"), {"x": 0.1}, 4.0, gradient="freeze")
+    assert run.result.status == "diverged" and run.result.updates <= 5
+    assert abs(run.result.error) > 1e12 * 3.99
+
+
+def test_diverged_error_growing_steadily():
+    # Newton on the cube root x^(1/3) doubles |x| each step: |error| grows by 2^(1/3) per step
+    run = solve(bp.compile("x/abs(x)^(2/3)"), {"x": 1.0}, 0.0)
+    assert run.result.status == "diverged" and run.result.updates == 10
+    assert [r.values["x"] for r in run.iterations[:4]] == pytest.approx([1, -2, 4, -8])
+
+
+def test_diverged_iterates_run_away():
+    # Newton on atan(x) = 0 from |x0| > 1.39 overshoots farther every step
+    run = solve(bp.compile("atan(x)"), {"x": 2.0}, 0.0)
+    assert run.result.status == "diverged" and "ran away" in run.result.message
+    assert run.result.updates < 10
+
+
+def test_oscillating_newton_cycle_detected_within_two_cycles():
+    # f(x) = x³ − 2x + 2 from 0: Newton goes 0 → 1 → 0 → 1 …
+    run = solve(bp.compile("x^3 - 2*x + 2"), {"x": 0.0}, 0.0)
+    assert run.result.status == "oscillating" and "period 2" in run.result.message
+    assert [r.values["x"] for r in run.iterations] == [0.0, 1.0, 0.0, 1.0]
+
+
+def test_max_iterations():
+    run = lesson(gradient="freeze", max_iter=2)
+    assert run.result.status == "max_iterations" and run.result.updates == 2
+    assert len(run.iterations) == 3 and run.iterations[-1].steps is None
+
+
+@pytest.mark.parametrize(
+    "args, status",
+    [
+        (["x^2", "--at", "x=0", "--target", "1"], "zero_gradient"),
+        (["ln(x)", "--at", "x=5", "--target", "0"], "domain_error"),
+        (["x*1e200*1e200", "--at", "x=1", "--target", "0"], "non_finite"),
+        (["x^2", "--at", "x=0.1", "--target", "4", "--gradient", "freeze"], "diverged"),
+        (["x^3 - 2*x + 2", "--at", "x=0", "--target", "0"], "oscillating"),
+        (["--max-iter", "2", "--gradient", "freeze"], "max_iterations"),
+    ],
+)
+def test_cli_failures_exit_1_with_message_and_valid_json(args, status):
+    r = run_cli(*args)
+    assert r.exit_code == 1
+    assert status in r.stdout and r.stderr.startswith("error: ")
+    r = run_cli(*args, "--json")
+    assert r.exit_code == 1
+    doc = strict(r.stdout)
+    assert doc["status"] == status and doc["result"]["status"] == status
+    assert doc["message"] and doc["message"] in r.stderr
+    if doc["iterations"]:
+        assert doc["iterations"][-1]["steps"] is None
+
+
+# -- JSON and JSON Lines ---------------------------------------------------------------
+def test_json_document_contract():
+    r = run_cli("--json")
+    assert r.exit_code == 0
+    doc = strict(r.stdout)
+    for key in ("schema", "expression", "output", "target", "vary", "at", "defaulted", "gradient",
+                "split", "tol", "max_iter", "status", "message", "iterations", "result"):  # fmt: skip
+        assert key in doc
+    assert doc["schema"] == "backprop.solve/1" and doc["status"] == "converged"
+    assert doc["expression"] == LESSON and doc["output"] == "z" and doc["target"] == 60
+    assert doc["vary"] == ["b"] and doc["at"] == {"w": 3, "b": 4} and doc["defaulted"] == []
+    assert (doc["gradient"], doc["split"], doc["tol"], doc["max_iter"]) == (
+        "refresh",
+        "even",
+        1e-5,
+        100,
+    )
+    its = doc["iterations"]
+    assert its[0]["iteration"] == 0 and its[0]["values"] == {
+        "w": 3,
+        "b": 4,
+        "x": 10,
+        "y": 5,
+        "z": 50,
+    }
+    assert its[0]["output"] == 50 and its[0]["error"] == -10 and its[0]["partials"] == {"b": 15}
+    assert its[0]["deltas"] == {"w": -1, "b": -2 / 3, "x": -2, "y": -1, "z": -10}
+    assert its[0]["steps"] == {"b": -2 / 3}
+    assert its[-1]["steps"] is None and all(i["steps"] is not None for i in its[:-1])
+    res = doc["result"]
+    assert res["updates"] == 3 == len(its) - 1
+    assert res["values"]["b"] == pytest.approx(ROOT, abs=1e-9)
+    assert res["output"] == its[-1]["output"] and res["error"] == its[-1]["error"]
+    # full precision round trip
+    assert its[1]["values"]["b"] == 4 - (-10 / 15)
+
+
+def test_json_non_finite_becomes_null():
+    r = run_cli("x*1e200*1e200", "--at", "x=1", "--target", "0", "--json")
+    assert r.exit_code == 1
+    doc = strict(r.stdout)
+    assert doc["iterations"] == [] and doc["result"]["output"] is None
+    assert doc["error"]["kind"] == "domain_error"  # the underlying error object
+
+
+def test_json_input_error_is_still_a_document():
+    r = run_cli("--json", "--vary", "q")
+    assert r.exit_code == 2
+    doc = strict(r.stdout)
+    assert doc["schema"] == "backprop.solve/1" and doc["status"] == "input_error"
+
+
+def test_jsonl_streams_rows_then_summary():
+    r = run_cli("--jsonl", "--gradient", "freeze")
+    assert r.exit_code == 0
+    lines = r.stdout.splitlines()
+    recs = [strict(line) for line in lines]
+    assert len(recs) == 8
+    assert all(x["record"] == "iteration" for x in recs[:-1])
+    assert [x["iteration"] for x in recs[:-1]] == list(range(7))
+    summary = recs[-1]
+    assert summary["record"] == "summary" and summary["status"] == "converged"
+    assert (
+        summary["result"]["updates"] == 6 and round(summary["result"]["values"]["b"], 6) == 4.639410
+    )
+    doc = strict(run_cli("--json", "--gradient", "freeze").stdout)
+    assert [{k: v for k, v in x.items() if k != "record"} for x in recs[:-1]] == doc["iterations"]
+
+
+def test_jsonl_failure_ends_with_summary():
+    r = run_cli("ln(x)", "--at", "x=5", "--target", "0", "--jsonl")
+    assert r.exit_code == 1
+    recs = [strict(line) for line in r.stdout.splitlines()]
+    assert recs[-1]["record"] == "summary" and recs[-1]["status"] == "domain_error"
+    assert recs[0]["steps"] is None and recs[-1]["attempted"]["values"]["x"] == pytest.approx(
+        5 * (1 - math.log(5))
+    )
+
+
+# -- the table -------------------------------------------------------------------------
+EXPECTED_TABLE = """\
+solve f → 60 by varying b (* varied; refresh, split even)
+Δn = error/(∂f/∂n), applied as n ← n − Δn, with error = f − target (the lesson writes Δf =
+target − f: the same numbers, opposite sign)
+┏━━━┳━━━┳━━━━━━━━━┳━━━━━━━━━┳━━━━━━━━━━━━━┳━━━━━━━━━┳━━━━━━━━━━━━━┳━━━━━━━━━━━━━┳━━━━━━━━━━━━━┓
+┃ # ┃ w ┃      b* ┃       f ┃       error ┃   ∂f/∂b ┃          Δw ┃          Δb ┃      step b ┃
+┡━━━╇━━━╇━━━━━━━━━╇━━━━━━━━━╇━━━━━━━━━━━━━╇━━━━━━━━━╇━━━━━━━━━━━━━╇━━━━━━━━━━━━━╇━━━━━━━━━━━━━┩
+│ 0 │ 3 │       4 │      50 │         -10 │      15 │          -1 │   -0.666667 │   -0.666667 │
+│ 1 │ 3 │ 4.66667 │ 60.4444 │    0.444444 │ 16.3333 │   0.0392157 │   0.0272109 │   0.0272109 │
+│ 2 │ 3 │ 4.63946 │ 60.0007 │ 0.000740432 │ 16.2789 │ 6.56475e-05 │ 4.54841e-05 │ 4.54841e-05 │
+│ 3 │ 3 │ 4.63941 │      60 │ 2.06879e-09 │ 16.2788 │ 1.83422e-10 │ 1.27085e-10 │           — │
+└───┴───┴─────────┴─────────┴─────────────┴─────────┴─────────────┴─────────────┴─────────────┘
+status      converged: |error| = 2.06879e-09 < tol 1e-05 after 3 updates: f = 60 (target 60)
+rule        refresh (Newton: ∂f/∂v recomputed at every iteration)
+iterations  3 updates (4 rows; --max-iter 100)
+final       w = 3; b = 4.639410298 (varied), from 4
+output      f = 60 (target 60), residual 2.06879e-09
+|error|     █▇▅▁  10 → 2.07e-09 (log scale)
+"""
+
+
+def test_table_at_fixed_width_matches_expected():
+    r = run_cli("(w*2+b)*(b+1)", "--at", "w=3,b=4", "--target", "60", "--vary", "b")
+    assert r.exit_code == 0
+    got = "\n".join(line.rstrip() for line in r.stdout.splitlines()) + "\n"
+    assert got == EXPECTED_TABLE
+
+
+def test_wide_lesson_table_splits_into_forward_and_backward_at_100_columns():
+    r = run_cli("--gradient", "freeze")
+    assert r.exit_code == 0
+    out = r.stdout
+    assert all(len(line) <= 100 for line in out.splitlines())
+    assert "…" not in out
+    assert "forward pass" in out and "backward pass: partials and steps" in out
+    assert "backward pass: per-node Δn = error/(∂z/∂n)" in out
+    assert "│ 1 │ 3 │ 4.66667 │ 10.6667 │ 5.66667 │ 60.4444 │     0.444444 │" in out
+    assert "│ 2 │ 3 │ 4.63704 │  10.637 │ 5.63704 │ 59.9614 │   -0.0386283 │" in out
+    assert (
+        "│ 1 │     0.444444 │ 16.3333 │         15 │    0.0296296 │" in out
+    )  # factor frozen at 15
+    assert (
+        "│ 0 │          -10 │           -1 │    -0.666667 │           -2 │           -1 │          -10 │"
+        in out
+    )
+    assert "freeze (the first iteration's ∂z/∂v reused throughout)" in out
+    assert "6 updates (7 rows" in out and "b = 4.639410173" in out
+    wide = run_cli("--gradient", "freeze", env={"COLUMNS": "220", "NO_COLOR": "1"})
+    assert "forward pass" not in wide.stdout and "∂z/∂b used" in wide.stdout
+
+
+def test_table_marks_the_failed_step():
+    r = run_cli("ln(x)", "--at", "x=5", "--target", "0")
+    assert r.exit_code == 1
+    assert "8.04719 ✗" in r.stdout and "failed step  x ← 5 − 8.04719 = -3.04719" in r.stdout
+
+
+# -- options ---------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--target", "nan"], "not a finite number"),
+        (["--target", "inf"], "not a finite number"),
+        (["--target", "abc"], "not a number"),
+        (["--at", "b=inf"], "not a finite number"),
+        (["--tol", "0"], "--tol 0: must be greater than 0"),
+        (["--tol", "-1"], "must be greater than 0"),
+        (["--tol", "nan"], "not a finite number"),
+        (["--max-iter", "0"], "--max-iter 0: must be at least 1"),
+        (["--max-iter", "-3"], "must be at least 1"),
+        (["--split", "odd"], "--split 'odd'"),
+        (["--gradient", "stale"], "--gradient 'stale'"),
+        (["--vary", "x"], "'x' is computed by the program, not an input variable"),
+        (["--vary", "bb"], "did you mean 'b'?"),
+        (["--vary", "q"], "'q' is not a variable of the program"),
+        (["--json", "--jsonl"], "cannot be used together"),
+        (["a*b"], "--target is required"),
+    ],
+)
+def test_bad_options_exit_2(args, message):
+    r = run_cli(*args)
+    assert r.exit_code == 2
+    assert message in r.stderr
+    if "--json" in args:
+        assert strict(r.stdout)["status"] == "input_error"
+    else:
+        assert r.stdout == ""
+    r = run_cli(*args, "--jsonl") if "--jsonl" not in args else r
+    assert r.exit_code == 2 and strict(r.stdout)["status"] == "input_error"
+
+
+def test_vary_accepts_commas_and_repeats_and_defaults_to_every_variable():
+    doc = strict(run_cli("a*b", "--at", "a=1,b=2", "--target", "8", "--json").stdout)
+    assert doc["vary"] == ["a", "b"]
+    doc = strict(
+        run_cli("a*b", "--at", "a=1,b=2", "--target", "8", "--vary", "b,a", "--json").stdout
+    )
+    assert doc["vary"] == ["b", "a"]
+    doc = strict(
+        run_cli(
+            "a*b", "--at", "a=1,b=2", "--target", "8", "--vary", "b", "--vary", "b", "--json"
+        ).stdout
+    )
+    assert doc["vary"] == ["b"] and doc["result"]["values"]["b"] == pytest.approx(8.0)
+
+
+def test_of_drives_a_named_node():
+    doc = strict(
+        run_cli(
+            LESSON, "--at", "w=3,b=4", "--of", "x", "--target", "11", "--vary", "b", "--json"
+        ).stdout
+    )
+    assert doc["output"] == "x" and doc["result"]["values"]["b"] == pytest.approx(5.0)
+
+
+def test_plot_unavailable_is_a_clear_error(monkeypatch, tmp_path):
+    import sys
+
+    from backprop_cli import render
+
+    monkeypatch.delattr(render, "plot", raising=False)
+    monkeypatch.setitem(sys.modules, "backprop_cli.render.plot", None)
+    r = run_cli("--plot", str(tmp_path / "p.png"))
+    assert r.exit_code == 2 and "plotting is not available" in r.stderr
+
+
+@pytest.mark.parametrize("example", help_text.EXAMPLES["solve"])
+def test_help_examples_run_verbatim(example):
+    argv = shlex.split(example)
+    assert argv[:2] == ["backprop", "solve"]
+    r = CliRunner().invoke(app, argv[1:], env=ENV)
+    assert r.exit_code == 0, r.stderr
+    assert (
+        'backprop solve "(w*2+b)*(b+1)" --at w=3,b=4 --target 60 --vary b'
+        in help_text.EXAMPLES["solve"]
+    )
+
+
+def test_help_shows_examples_verbatim():
+    r = CliRunner().invoke(app, ["solve", "--help"], env={"COLUMNS": "200", "NO_COLOR": "1"})
+    assert r.exit_code == 0
+    for example in help_text.EXAMPLES["solve"]:
+        assert example in r.stdout
+
+
+# -- sparkline -------------------------------------------------------------------------
+def test_sparkline_log_scale():
+    assert sparkline([10, 1, 0.1]) == "█▅▁"
+    assert sparkline([1e3, 1e2, 1e1, 1, 1e-1, 1e-2, 1e-3, 1e-4]) == "█▇▆▅▄▃▂▁"
+    assert sparkline([0.5, 0.0]) == "█▁"  # zero sits at the bottom, the other value on top
+    assert sparkline([1.0, None, float("nan"), 1.0]) == "▄··▄"
+    assert sparkline([2, 2, 2]) == "▄▄▄"
+    assert sparkline([]) == ""
+    assert sparkline(range(1, 200), width=5) == sparkline(range(195, 200))
+    assert sparkline([1, 2, 3], log=False) == "▁▅█"
