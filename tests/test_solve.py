@@ -234,6 +234,35 @@ def test_oscillating_newton_cycle_detected_within_two_cycles():
     assert [r.values["x"] for r in run.iterations] == [0.0, 1.0, 0.0, 1.0]
 
 
+def test_oscillating_attracting_cycle_approached_gradually():
+    # from x0 = 0.1 Newton falls onto the same (attracting) 0 ↔ 1 cycle
+    run = solve(bp.compile("x^3 - 2*x + 2"), {"x": 0.1}, 0.0)
+    assert run.result.status == "oscillating" and run.result.updates < 25
+    # …while from 0.3 it escapes to the real root −1.7693
+    run = solve(bp.compile("x^3 - 2*x + 2"), {"x": 0.3}, 0.0)
+    assert run.result.status == "converged"
+    assert run.result.values["x"] == pytest.approx(-1.7692923542386314, abs=1e-8)
+
+
+def test_slow_see_saw_convergence_is_not_a_cycle():
+    # freeze on x² = 4 from 1.001: factor 2.002 against a true slope of 4 at the root, so the
+    # error flips sign and shrinks by only 0.998 per step. Late in the run each point is within
+    # 1e-9 of the one two rows back, but the see-saw to the previous point is ~500× wider:
+    # slow convergence, not a cycle.
+    run = solve(
+        bp.compile("x^2"),
+        {"x": 1.001},
+        4.0,
+        gradient="freeze",
+        tol=1e-12,
+        max_iter=9000,
+        detail=False,
+    )
+    assert run.result.status == "max_iterations"
+    xs = [r.values["x"] for r in run.iterations[-3:]]
+    assert abs(xs[2] - xs[0]) < 1e-9 * 2 and abs(xs[2] - xs[1]) > 400 * abs(xs[2] - xs[0])
+
+
 def test_max_iterations():
     run = lesson(gradient="freeze", max_iter=2)
     assert run.result.status == "max_iterations" and run.result.updates == 2

@@ -27,9 +27,11 @@ Stopping (``SolveResult.status``):
   away: the largest |variable| is over 1e12·max(1, largest starting |variable|) and grew
   at each of the last 3 updates;
 * ``oscillating``    the iterates revisit earlier points: the current point matches the
-  point L rows back (2 ≤ L ≤ 8, each coordinate within 1e-9·max(1, |value|)) but not the
-  previous one, and the previous point matched its own L-back point too — a cycle seen
-  twice, caught after about two turns of it;
+  point L rows back (2 ≤ L ≤ 8, each coordinate within 1e-9·max(1, |value|), and closer to
+  it than 1e-3 × the distance to the previous point — a see-saw that is still converging
+  is not a cycle) but not the previous one, and the previous point matched its own L-back
+  point too — a cycle seen twice, caught after about two turns of it (an attracting cycle
+  approached gradually is caught once the iterates sit on it to that tolerance);
 * ``max_iterations`` ``max_iter`` updates were taken without converging.
 
 The rows returned always end where the run stopped: the last row's ``steps`` is None.
@@ -69,6 +71,8 @@ RUNAWAY_WINDOW = 3
 #: cycle detection: longest cycle looked for and the matching tolerance
 MAX_CYCLE = 8
 CYCLE_RTOL = 1e-9
+#: ... and the return must be much closer than the excursion (excludes slow see-saw convergence)
+CYCLE_RETURN = 1e-3
 
 
 @dataclass(frozen=True, slots=True)
@@ -384,6 +388,10 @@ def _close(a: tuple, b: tuple) -> bool:
     return all(abs(x - y) <= CYCLE_RTOL * max(1.0, abs(x), abs(y)) for x, y in zip(a, b))
 
 
+def _dist(a: tuple, b: tuple) -> float:
+    return max((abs(x - y) for x, y in zip(a, b)), default=0.0)
+
+
 def _check_run(it, errors, first_error, history, matched_prev, start_scale, stop, factors):
     """diverged / oscillating checks for the current (not converged) row, or None."""
     e = errors[-1]
@@ -419,8 +427,13 @@ def _check_run(it, errors, first_error, history, matched_prev, start_scale, stop
     cur = history[-1]
     matched = set()
     if len(history) >= 2 and not _close(cur, history[-2]):
+        excursion = _dist(cur, history[-2])
         for L in range(2, MAX_CYCLE + 1):
-            if len(history) > L and _close(cur, history[-1 - L]):
+            if (
+                len(history) > L
+                and _close(cur, history[-1 - L])
+                and _dist(cur, history[-1 - L]) <= CYCLE_RETURN * excursion
+            ):
                 matched.add(L)
     confirmed = sorted(matched & matched_prev)
     matched_prev.clear()
