@@ -75,10 +75,14 @@ def _read_header(path: str) -> tuple[list[str], int]:
                     continue
                 return [c.strip() for c in row], lineno
     except UnicodeDecodeError as exc:
-        raise InputError(f"--data {path}: not UTF-8 text (byte {exc.start}); is it a CSV file?") from None
+        raise InputError(
+            f"--data {path}: not UTF-8 text (byte {exc.start}); is it a CSV file?"
+        ) from None
     except csv.Error as exc:
         raise InputError(f"--data {path}: not a readable CSV file ({exc})") from None
-    raise InputError(f"--data {path}: the file is empty; it needs a header row naming the columns, then data rows")
+    raise InputError(
+        f"--data {path}: the file is empty; it needs a header row naming the columns, then data rows"
+    )
 
 
 def _check_header(path: str, header: list[str]) -> None:
@@ -108,16 +112,27 @@ def _load_csv(path: str) -> Dataset:
 
     header, header_line = _read_header(path)
     _check_header(path, header)
+    import warnings
+
     try:
-        with open(path, encoding="utf-8-sig") as fh:
+        with open(path, encoding="utf-8-sig") as fh, warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "input contained no data": we say it ourselves
             table = np.loadtxt(
-                fh, delimiter=",", skiprows=header_line, ndmin=2, dtype=float, comments=None, encoding=None
+                fh,
+                delimiter=",",
+                skiprows=header_line,
+                ndmin=2,
+                dtype=float,
+                comments=None,
+                encoding=None,
             )
     except (ValueError, UnicodeDecodeError):
         table = None
     if table is None or (table.size and table.shape[1] != len(header)):
         _scan_csv(path, header, header_line)  # raises the precise message
-        raise InputError(f"--data {path}: could not read the data rows as numbers")  # pragma: no cover
+        raise InputError(
+            f"--data {path}: could not read the data rows as numbers"
+        )  # pragma: no cover
     if table.shape[0] == 0:
         raise InputError(f"--data {path}: no data rows after the header; the data set is empty")
     if not np.isfinite(table).all():
@@ -147,7 +162,9 @@ def _scan_csv(path: str, header: list[str], header_line: int) -> None:
                 try:
                     value = float(text)
                 except ValueError:
-                    raise InputError(f"{where}, column '{name}': '{text}' is not a number") from None
+                    raise InputError(
+                        f"{where}, column '{name}': '{text}' is not a number"
+                    ) from None
                 if not math.isfinite(value):
                     raise InputError(
                         f"{where}, column '{name}': '{text}' is not a finite number (NaN and infinity are not data)"
@@ -169,7 +186,9 @@ def _finish(path: str, named: list[tuple[str, object]]) -> Dataset:
         if a.ndim == 2 and 1 in a.shape:
             a = a.reshape(-1)
         if a.ndim != 1:
-            raise InputError(f"--data {path}: column '{name}' has shape {a.shape}; a column must be 1-D")
+            raise InputError(
+                f"--data {path}: column '{name}' has shape {a.shape}; a column must be 1-D"
+            )
         if a.dtype.kind not in "biuf":
             raise InputError(f"--data {path}: column '{name}' holds {a.dtype} values, not numbers")
         a = np.ascontiguousarray(a, dtype=float)
@@ -226,18 +245,24 @@ def parse_columns(items: list[str] | None) -> dict[str, str]:
         for part in item.split(","):
             part = part.strip()
             if "=" not in part:
-                raise InputError(f"--column '{part}': expected VARIABLE=COLUMN (e.g. --column y=target)")
+                raise InputError(
+                    f"--column '{part}': expected VARIABLE=COLUMN (e.g. --column y=target)"
+                )
             name, _, col = part.partition("=")
             name, col = name.strip(), col.strip()
             if not name or not col:
-                raise InputError(f"--column '{part}': expected VARIABLE=COLUMN (e.g. --column y=target)")
+                raise InputError(
+                    f"--column '{part}': expected VARIABLE=COLUMN (e.g. --column y=target)"
+                )
             if name in out and out[name] != col:
                 raise InputError(f"--column {name}: given twice ('{out[name]}' and '{col}')")
             out[name] = col
     return out
 
 
-def bind(program, dataset: Dataset, mapping: dict[str, str] | None = None, at: dict | None = None) -> Binding:
+def bind(
+    program, dataset: Dataset, mapping: dict[str, str] | None = None, at: dict | None = None
+) -> Binding:
     """Columns named like variables bind to them; ``mapping`` overrides; the rest are parameters."""
     from .program import suggest
 
@@ -247,9 +272,12 @@ def bind(program, dataset: Dataset, mapping: dict[str, str] | None = None, at: d
     for name, col in mapping.items():
         if name not in variables:
             if name in program.named:
-                raise InputError(f"--column {name}: '{name}' is computed by the program, not an input variable")
+                raise InputError(
+                    f"--column {name}: '{name}' is computed by the program, not an input variable"
+                )
             raise InputError(
-                f"--column {name}: '{name}' is not a variable of the program" + suggest(name, variables)
+                f"--column {name}: '{name}' is not a variable of the program"
+                + suggest(name, variables)
             )
         if col not in dataset.columns:
             raise InputError(
@@ -291,9 +319,16 @@ class Model:
 
 MODELS = {
     "linear": Model("linear", "y = w·x + b + σ·ε,  x ~ uniform[-1, 1]", {"w": 2.0, "b": 3.0}),
-    "quadratic": Model("quadratic", "y = a·x² + b·x + c + σ·ε,  x ~ uniform[-1, 1]", {"a": 1.0, "b": -2.0, "c": 1.0}),
+    "quadratic": Model(
+        "quadratic",
+        "y = a·x² + b·x + c + σ·ε,  x ~ uniform[-1, 1]",
+        {"a": 1.0, "b": -2.0, "c": 1.0},
+    ),
     "logistic": Model(
-        "logistic", "y = 1 with probability sigmoid(w·x + b), else 0,  x ~ uniform[-3, 3]", {"w": 2.0, "b": 0.0}, False
+        "logistic",
+        "y = 1 with probability sigmoid(w·x + b), else 0,  x ~ uniform[-3, 3]",
+        {"w": 2.0, "b": 0.0},
+        False,
     ),
 }
 DEFAULT_NOISE = 0.1
@@ -312,14 +347,18 @@ def generate(kind: str, n: int, seed: int, noise: float | None = None, params: d
     if seed < 0:
         raise InputError(f"--seed {seed}: must be ≥ 0")
     if noise is not None and not model.noisy:
-        raise InputError(f"--noise: the {kind} data set has no additive noise (its labels are random draws)")
+        raise InputError(
+            f"--noise: the {kind} data set has no additive noise (its labels are random draws)"
+        )
     sigma = DEFAULT_NOISE if noise is None else noise
     if sigma < 0:
         raise InputError(f"--noise {sigma:g}: must be ≥ 0")
     p = dict(model.defaults)
     for name, value in (params or {}).items():
         if name not in p:
-            raise InputError(f"--param {name}: the {kind} model's parameters are {', '.join(model.defaults)}")
+            raise InputError(
+                f"--param {name}: the {kind} model's parameters are {', '.join(model.defaults)}"
+            )
         p[name] = value
     rng = np.random.default_rng(seed)
     if kind == "logistic":

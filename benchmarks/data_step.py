@@ -80,7 +80,9 @@ def main() -> None:
     print(f"backprop full-batch step (median): {tb * 1e3:.2f} ms")
     print(f"hand-written numpy step (median):  {tn * 1e3:.2f} ms")
     print(f"ratio: {tb / tn:.3f} (target ≤ 1.2)")
-    print(f"for comparison, one compiled call over all rows (no blocks): {to * 1e3:.2f} ms, ratio {to / tn:.3f}")
+    print(
+        f"for comparison, one compiled call over all rows (no blocks): {to * 1e3:.2f} ms, ratio {to / tn:.3f}"
+    )
 
 
 if __name__ == "__main__":

@@ -33,12 +33,20 @@ def register(app: typer.Typer, command_cls) -> None:
     def data(
         kind: str = typer.Argument(..., help="linear, quadratic or logistic.", show_default=False),
         n: int = typer.Option(200, "--n", help="Number of rows."),
-        seed: int = typer.Option(0, "--seed", help="Seed of the random generator (reproducible output)."),
-        noise: Optional[str] = typer.Option(None, "--noise", help="σ of the Gaussian noise added to y (default 0.1)."),
-        param: Optional[List[str]] = typer.Option(
-            None, "--param", help="Model parameters NAME=VALUE[,NAME=VALUE...], e.g. w=2,b=3; repeatable."
+        seed: int = typer.Option(
+            0, "--seed", help="Seed of the random generator (reproducible output)."
         ),
-        output: Optional[str] = typer.Option(None, "--output", "-o", help="Write the CSV to this file."),
+        noise: Optional[str] = typer.Option(
+            None, "--noise", help="σ of the Gaussian noise added to y (default 0.1)."
+        ),
+        param: Optional[List[str]] = typer.Option(
+            None,
+            "--param",
+            help="Model parameters NAME=VALUE[,NAME=VALUE...], e.g. w=2,b=3; repeatable.",
+        ),
+        output: Optional[str] = typer.Option(
+            None, "--output", "-o", help="Write the CSV to this file."
+        ),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="Only results and errors."),
     ) -> None:
         with common.boundary():

@@ -65,7 +65,9 @@ def data_graph(program: Program, data_vars) -> object:
 class Objective:
     """``reduce`` over samples of the program's output; value and gradient per batch."""
 
-    def __init__(self, program: Program, dataset: Dataset, binding: Binding, reduce: str = "mean") -> None:
+    def __init__(
+        self, program: Program, dataset: Dataset, binding: Binding, reduce: str = "mean"
+    ) -> None:
         if reduce not in REDUCTIONS:
             raise InputError(f"--reduce '{reduce}': use mean or sum")
         self.program = program
@@ -94,7 +96,9 @@ class Objective:
             _require_finite(program, t, self.parameters)
             return t.value, tuple(t.adjoints[program.graph.names[n]] for n in key)
 
-        _, array_f, _ = build_functions(data_graph(program, self.data_vars), key, diagnose, program.output)
+        _, array_f, _ = build_functions(
+            data_graph(program, self.data_vars), key, diagnose, program.output
+        )
         return array_f
 
     def columns(self, rows=None) -> tuple:
@@ -141,10 +145,14 @@ class Objective:
             sums = [g / n for g in sums]
         gradient = dict(zip(self.parameters, sums))
         if not math.isfinite(total):
-            raise DomainError(f"the {self.reduce} of `{self.program.output_name}` over the samples overflows")
+            raise DomainError(
+                f"the {self.reduce} of `{self.program.output_name}` over the samples overflows"
+            )
         for p, g in gradient.items():
             if not math.isfinite(g):
-                raise DomainError(f"the {self.reduce} of ∂{self.program.output_name}/∂{p} over the samples overflows")
+                raise DomainError(
+                    f"the {self.reduce} of ∂{self.program.output_name}/∂{p} over the samples overflows"
+                )
         return Evaluation(total, gradient, n)
 
     def per_sample(self, params: dict, rows=None) -> PerSample:
@@ -157,7 +165,10 @@ class Objective:
         shape = (n,)
         return PerSample(
             np.broadcast_to(np.asarray(value, dtype=float), shape),
-            {p: np.broadcast_to(np.asarray(g, dtype=float), shape) for p, g in zip(self.parameters, grads[k:])},
+            {
+                p: np.broadcast_to(np.asarray(g, dtype=float), shape)
+                for p, g in zip(self.parameters, grads[k:])
+            },
         )
 
 
@@ -237,4 +248,6 @@ def reduced_hessian(objective: Objective, params: dict, rows=None) -> list[list[
     except DomainError as err:
         raise _with_row(err, rows) from None
     with np.errstate(all="ignore"):
-        return [[_reduce(np.asarray(h, dtype=float), n, objective.reduce) for h in row] for row in H]
+        return [
+            [_reduce(np.asarray(h, dtype=float), n, objective.reduce) for h in row] for row in H
+        ]

@@ -91,7 +91,9 @@ def train(
     n = objective.rows
     names = objective.parameters
     if not names:
-        raise InputError("nothing to fit: every variable of the program is bound to a column of the data")
+        raise InputError(
+            "nothing to fit: every variable of the program is bound to a column of the data"
+        )
     k = n if batch_size is None else int(batch_size)
     if k < 1:
         raise InputError(f"--batch-size {batch_size}: must be ≥ 1")
@@ -126,7 +128,9 @@ def train(
         out = None
         if pending is not None:
             p = pending
-            out = TrainRow(p.iteration, p.epoch, p.batch, p.values, p.loss, p.gradient, row_steps, p.full_loss)
+            out = TrainRow(
+                p.iteration, p.epoch, p.batch, p.values, p.loss, p.gradient, row_steps, p.full_loss
+            )
             pending = None
         return out
 
@@ -143,8 +147,12 @@ def train(
             epoch_losses.append(ev.value)
             epoch_values.append(as_dict(point))
             gnorm = max((abs(g) for g in ev.gradient.values()), default=0.0)
-            row = TrainRow(updates, epoch, None, as_dict(point), ev.value, dict(ev.gradient), None, ev.value)
-            stop = _verdict(ev, gnorm, tol, until_loss, loss0, epoch, epochs, updates, max_iter, full, k)
+            row = TrainRow(
+                updates, epoch, None, as_dict(point), ev.value, dict(ev.gradient), None, ev.value
+            )
+            stop = _verdict(
+                ev, gnorm, tol, until_loss, loss0, epoch, epochs, updates, max_iter, full, k
+            )
             if stop is None and full:
                 history.append((list(point), ev.value))
                 del history[: -OSCILLATION_WINDOW - 1]
@@ -170,7 +178,9 @@ def train(
                 epoch += 1
                 if not all(math.isfinite(x) for x in point):
                     yield flush(None) or row
-                    yield result("diverged", _diverged_text(updates, "a parameter is no longer finite"))
+                    yield result(
+                        "diverged", _diverged_text(updates, "a parameter is no longer finite")
+                    )
                     return
                 continue
             order = rng.permutation(n) if shuffle else None
@@ -190,11 +200,15 @@ def train(
                 steps = move([bev.gradient[p] for p in names], rows)
                 point = [x + s for x, s in zip(point, steps)]
                 updates += 1
-                if not all(math.isfinite(x) for x in point) or bev.value > GROWTH_LIMIT * max(loss0, 1.0):
+                if not all(math.isfinite(x) for x in point) or bev.value > GROWTH_LIMIT * max(
+                    loss0, 1.0
+                ):
                     last = flush(None)
                     if last is not None:
                         yield last
-                    yield result("diverged", _diverged_text(updates, "the loss grows without bound"))
+                    yield result(
+                        "diverged", _diverged_text(updates, "the loss grows without bound")
+                    )
                     return
             else:
                 epoch += 1
@@ -203,7 +217,9 @@ def train(
             ev = objective.evaluate(as_dict(point))
             epoch_losses.append(ev.value)
             epoch_values.append(as_dict(point))
-            row = TrainRow(updates, epoch, None, as_dict(point), ev.value, dict(ev.gradient), None, ev.value)
+            row = TrainRow(
+                updates, epoch, None, as_dict(point), ev.value, dict(ev.gradient), None, ev.value
+            )
             last = flush(_diff(row.values, pending.values) if pending else None)
             if last is not None:
                 yield last
@@ -218,7 +234,9 @@ def train(
             yield last
         grown = epoch_losses and loss0 is not None and epoch_losses[-1] > 10.0 * max(loss0, 1e-300)
         if updates and ("overflow" in err.message or "not finite" in err.message) and grown:
-            yield result("diverged", _diverged_text(updates, f"the loss grew until {err.message}"), error=err)
+            yield result(
+                "diverged", _diverged_text(updates, f"the loss grew until {err.message}"), error=err
+            )
             return
         yield result("domain_error", err.message, error=err)
         return
@@ -229,7 +247,9 @@ def _diff(new: dict, old: dict) -> dict:
 
 
 def _diverged_text(updates: int, why: str) -> str:
-    return f"diverged after {updates} update{'s' if updates != 1 else ''}: {why}; try a smaller --eta"
+    return (
+        f"diverged after {updates} update{'s' if updates != 1 else ''}: {why}; try a smaller --eta"
+    )
 
 
 def _verdict(ev, gnorm, tol, until_loss, loss0, epoch, epochs, updates, max_iter, full, k):
@@ -237,24 +257,39 @@ def _verdict(ev, gnorm, tol, until_loss, loss0, epoch, epochs, updates, max_iter
     if not math.isfinite(ev.value):
         return "diverged", _diverged_text(updates, "the loss is no longer finite")
     if until_loss is not None and ev.value < until_loss:
-        return "converged", f"converged: the loss {ev.value:.6g} on the whole data set is below {until_loss:.6g}"
+        return (
+            "converged",
+            f"converged: the loss {ev.value:.6g} on the whole data set is below {until_loss:.6g}",
+        )
     if until_loss is None and gnorm < tol:
         return "converged", (
             f"converged after {epoch} epoch{'s' if epoch != 1 else ''} ({updates} updates): every partial of the "
             f"whole-data loss is below {tol:g} in size"
         )
     if ev.value > GROWTH_LIMIT * max(loss0, 1.0):
-        return "diverged", _diverged_text(updates, f"the loss grew from {loss0:.6g} to {ev.value:.6g}")
+        return "diverged", _diverged_text(
+            updates, f"the loss grew from {loss0:.6g} to {ev.value:.6g}"
+        )
     if epochs is not None and epoch >= epochs:
-        goal = f"the loss {ev.value:.6g} is not below {until_loss:.6g}" if until_loss is not None else (
-            f"the largest partial is {gnorm:.3g} (tol {tol:g})"
+        goal = (
+            f"the loss {ev.value:.6g} is not below {until_loss:.6g}"
+            if until_loss is not None
+            else (f"the largest partial is {gnorm:.3g} (tol {tol:g})")
         )
-        return "max_iterations", f"stopped after {epoch} epoch{'s' if epoch != 1 else ''} (--epochs) without converging: {goal}"
+        return (
+            "max_iterations",
+            f"stopped after {epoch} epoch{'s' if epoch != 1 else ''} (--epochs) without converging: {goal}",
+        )
     if updates >= max_iter:
-        goal = f"the loss {ev.value:.6g} is not below {until_loss:.6g}" if until_loss is not None else (
-            f"the largest partial is {gnorm:.3g} (tol {tol:g})"
+        goal = (
+            f"the loss {ev.value:.6g} is not below {until_loss:.6g}"
+            if until_loss is not None
+            else (f"the largest partial is {gnorm:.3g} (tol {tol:g})")
         )
-        return "max_iterations", f"stopped after {updates} updates (--max-iter) without converging: {goal}"
+        return (
+            "max_iterations",
+            f"stopped after {updates} updates (--max-iter) without converging: {goal}",
+        )
     return None
 
 
@@ -279,7 +314,9 @@ def _oscillating(history) -> tuple[str, str] | None:
     )
 
 
-def run(objective: Objective, start: dict, optimizer, **options) -> tuple[list[TrainRow], TrainResult]:
+def run(
+    objective: Objective, start: dict, optimizer, **options
+) -> tuple[list[TrainRow], TrainResult]:
     """Collect :func:`train`: (rows, result)."""
     rows: list[TrainRow] = []
     for record in train(objective, start, optimizer, **options):

@@ -7,7 +7,9 @@ from rich.markup import escape
 from .numbers import fmt
 from .table import make_table
 
-PER_SAMPLE_AUTO = 100  # grad --data --json includes per-sample values by itself up to this many rows
+PER_SAMPLE_AUTO = (
+    100  # grad --data --json includes per-sample values by itself up to this many rows
+)
 
 
 def data_block(dataset, binding) -> dict:
@@ -28,7 +30,11 @@ def grad_tables(report) -> list:
     symbol = report.output
     t = make_table(
         f"gradient of the {report.reduce} of {symbol} = {fmt(report.value)} over {report.dataset.rows} samples",
-        [("parameter", "left"), ("value", "right"), (f"∂{report.reduce}({symbol})/∂parameter", "right")],
+        [
+            ("parameter", "left"),
+            ("value", "right"),
+            (f"∂{report.reduce}({symbol})/∂parameter", "right"),
+        ],
     )
     for p, g in report.gradient.items():
         note = " (defaulted)" if p in report.defaulted else ""
@@ -37,7 +43,9 @@ def grad_tables(report) -> list:
     if report.per_sample is not None:
         ps = report.per_sample
         cols = [("row", "right")] + [(escape(v), "right") for v in report.binding.columns]
-        cols += [(escape(symbol), "right")] + [(f"∂{escape(symbol)}/∂{escape(p)}", "right") for p in ps.gradients]
+        cols += [(escape(symbol), "right")] + [
+            (f"∂{escape(symbol)}/∂{escape(p)}", "right") for p in ps.gradients
+        ]
         s = make_table("per sample", cols)
         data = [report.dataset.columns[c] for c in report.binding.columns.values()]
         for i in range(report.dataset.rows):
