@@ -332,7 +332,13 @@ def iterate(
                 ending = stop(
                     "zero_gradient",
                     f"{which} ∂{out_name}/∂{v} is 0 at iteration {it} ({_where(point)}): "
-                    f"cannot step {v}" + (" (every varied partial is 0)" if len(zero) > 1 else ""),
+                    f"cannot step {v}"
+                    + (" (every varied partial is 0)" if len(zero) > 1 else "")
+                    + (
+                        "; vary fewer variables (--vary) or use --split gradient"
+                        if split == "even" and len(zero) < k
+                        else ""
+                    ),
                     factors,
                     variable=v,
                 )
