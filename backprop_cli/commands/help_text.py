@@ -19,6 +19,11 @@ EXAMPLES: dict[str, list[str]] = {
         "backprop solve --gradient freeze",
         'backprop solve "a*b" --at a=1,b=2 --target 8 --split gradient --json',
     ],
+    "descend": [
+        "backprop descend --eta 0.1 --x0 0.2",
+        'backprop descend "(x - 1)^2 + 2*(y + 2)^2" --at x=0,y=0 --optimizer adam --eta 0.1',
+        'backprop descend "(x - 1)^2 + 0.1" --x0 -0.8 --eta 0.1,0.4,1.0,1.1',
+    ],
     "check": [
         'backprop check "x = 2*w + b; y = b + 1; z = x*y" --at w=3,b=4',
         'backprop check "sqrt(ln(x^2))" --at x=2',

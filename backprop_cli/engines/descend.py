@@ -534,3 +534,203 @@ def _chunk_function(program: Program, names: Sequence[str]):
     fn.source = src
     cache[key] = fn
     return fn
+
+
+# -- learning-rate sweeps ----------------------------------------------------------------
+
+
+def sweep(
+    program: Program,
+    start: dict[str, float],
+    optimizer: str,
+    etas: Sequence[float],
+    *,
+    tol: float = DEFAULT_TOL,
+    until_loss: float | None = None,
+    max_iter: int = DEFAULT_MAX_ITER,
+    hyper: dict | None = None,
+    vectorized: bool = True,
+    progress: Callable[[int], None] | None = None,
+) -> list[Descent]:
+    """One run per η from the same start, each classified exactly as :func:`descend` would.
+
+    ``vectorized`` runs them together: every variable is a numpy array over the runs, one
+    compiled call per row evaluates all the running ones, per-run checks are masks. A run
+    whose evaluation fails (or is not finite) is re-evaluated alone by the scalar compiled
+    function, which names the node. ``newton`` always runs one η at a time.
+    """
+    hyper = hyper or {}
+    if not vectorized or optimizer == "newton" or not program.variables:
+        return [
+            descend(program, start, optimizer, eta, tol=tol, until_loss=until_loss, max_iter=max_iter, hyper=hyper)
+            for eta in etas
+        ]
+    return _sweep_vectorized(program, start, optimizer, list(etas), hyper, tol, until_loss, max_iter, progress)
+
+
+def _sweep_vectorized(program, start, name, etas, hyper, tol, until, max_iter, progress) -> list[Descent]:
+    import numpy as np
+
+    names = tuple(program.variables)
+    R, nv = len(etas), len(names)
+    f = program.function(names)
+    af = program.array_function(names)
+    opt = make(name, np.asarray(etas, dtype=float), **hyper)
+    x0 = [float(start[v]) for v in names]
+    x = [np.full(R, v) for v in x0]
+    X = [[xv.copy()] for xv in x]  # per variable, per row: values over runs
+    L: list = []
+    G: list[list] = [[] for _ in names]
+    S: list[list] = [[] for _ in names]
+    active = np.ones(R, dtype=bool)
+    ends: list = [None] * R  # per run: (row, verdict) or (row, DomainError)
+    loss_limit = point_limit = None
+    for k in range(max_iter + 1):
+        idx = np.flatnonzero(active)
+        if idx.size == 0:
+            break
+        if progress is not None and k % 256 == 0:
+            progress(k)
+        loss = np.full(R, np.nan)
+        g = [np.zeros(R) for _ in names]
+        try:
+            val, grads = af(*[xv[idx] for xv in x])
+            loss[idx] = val
+            for i in range(nv):
+                g[i][idx] = grads[i]
+            finite = np.isfinite(loss[idx])
+            for i in range(nv):
+                finite &= np.isfinite(g[i][idx]) & np.isfinite(x[i][idx])
+            bad = idx[~finite]
+        except DomainError:
+            bad = idx
+        for r in bad:  # the scalar reference explains (or answers)
+            try:
+                val, grads = f(*[float(xv[r]) for xv in x])
+            except DomainError as err:
+                ends[r] = (k, err)
+                active[r] = False
+                continue
+            loss[r] = val
+            for i in range(nv):
+                g[i][r] = grads[i]
+        L.append(loss)
+        for i in range(nv):
+            G[i].append(g[i])
+        if k == 0:
+            if not active.any():
+                break
+            r0 = int(np.flatnonzero(active)[0])
+            lim = _Limits(x0, float(loss[r0]))
+            loss_limit, point_limit = lim.loss, lim.point
+
+        def finish(mask, verdict):
+            for r in np.flatnonzero(mask):
+                ends[r] = (k, verdict)
+            active[mask] = False
+
+        with np.errstate(all="ignore"):
+            absg = [np.abs(gi) for gi in g]
+            conv = active.copy()
+            for a in absg:
+                conv &= a < tol
+            finish(conv, ("converged", "gradient"))
+            if until is not None:
+                finish(active & (loss < until), ("converged", "until"))
+            finish(active & ~((-loss_limit <= loss) & (loss < loss_limit)), ("diverged", "loss"))
+            if is_checkpoint(k):
+                big = np.zeros(R)
+                for xv in x:
+                    big = np.maximum(big, np.abs(xv))
+                finish(active & (big > point_limit), ("diverged", "point"))
+                periods = _cycle_periods(X, k, R)
+                for p in range(2, MAX_PERIOD + 1):
+                    finish(active & (periods == p), ("oscillating", p))
+            if k >= max_iter:
+                finish(active.copy(), ("max_iterations", None))
+            if not active.any():
+                break
+            d = opt.step(x, g)
+            for i in range(nv):
+                di = np.broadcast_to(np.asarray(d[i], dtype=float), (R,))
+                S[i].append(di.copy())
+                x[i] = np.where(active, x[i] + di, x[i])
+                X[i].append(x[i].copy())
+    return [_sweep_run(program, names, name, etas[r], hyper, start, tol, until, max_iter, X, L, G, S, ends[r], r)
+            for r in range(R)]  # fmt: skip
+
+
+def _cycle_periods(X, k: int, R: int):
+    """Vectorised :func:`_cycle_period`: per run the period found at row k, or 0."""
+    import numpy as np
+
+    found = np.zeros(R, dtype=int)
+    travel = np.zeros(R)
+    for p in range(1, MAX_PERIOD + 1):
+        if k < 2 * p - 1:
+            break
+        for xs in X:
+            travel = np.maximum(travel, np.abs(xs[k - p + 1] - xs[k - p]))
+        if p == 1:
+            continue
+        bound = CYCLE_RTOL * travel
+        ok = travel > 0.0
+        for j in range(p):
+            for xs in X:
+                ok &= np.abs(xs[k - j] - xs[k - j - p]) <= bound
+        found[ok & (found == 0)] = p
+    return found
+
+
+def _sweep_run(program, names, name, eta, hyper, start, tol, until, max_iter, X, L, G, S, end, r) -> Descent:
+    """One run of a vectorised sweep as a :class:`Descent`, explained like a single run."""
+    k, verdict = end
+    nv = len(names)
+    opt = make(name, float(eta), **hyper)
+    ctx = _Run(program, names, opt, None, tol, until, max_iter, None)
+    ctx.points = [[float(X[i][j][r]) for j in range(k + 1)] for i in range(nv)]
+    ctx.losses = [float(L[j][r]) for j in range(min(k + 1, len(L)))]
+    ctx.grads = [[float(G[i][j][r]) for j in range(min(k + 1, len(G[i])))] for i in range(nv)]
+    ctx.steps = [[float(S[i][j][r]) for j in range(k)] for i in range(nv)]
+    if L and math.isfinite(L[0][r]):
+        ctx.set_start([xs[0] for xs in ctx.points], float(L[0][r]))
+    if isinstance(verdict, DomainError):
+        result = ctx.explain_error(verdict, k)
+    else:
+        result = ctx.explain(verdict, k, ctx.losses[k], [gs[k] for gs in ctx.grads])
+    return Descent(
+        program=program,
+        names=names,
+        optimizer=opt.name,
+        eta=float(eta),
+        hyper=dict(opt.hyper),
+        start={v: float(start[v]) for v in names},
+        tol=tol,
+        until_loss=until,
+        max_iter=max_iter,
+        result=result,
+        points=ctx.points,
+        stored=(ctx.losses, ctx.grads, ctx.steps),
+    )
+
+
+def eta_values(text: str) -> list[float]:
+    """``0.1`` · ``0.1,0.2,0.4`` (a list) · ``0.01:1.0:50`` (start:stop:count, evenly spaced,
+    both ends included). Raises ValueError with a plain message; values are not validated
+    for sign or finiteness here (the command does that)."""
+    text = text.strip()
+    if ":" in text:
+        parts = text.split(":")
+        if len(parts) != 3:
+            raise ValueError(f"'{text}': a range is START:STOP:COUNT, e.g. 0.01:1.0:50")
+        lo, hi = float(parts[0]), float(parts[1])
+        try:
+            count = int(parts[2])
+        except ValueError:
+            raise ValueError(f"'{text}': the COUNT of START:STOP:COUNT must be a whole number") from None
+        if count < 1:
+            raise ValueError(f"'{text}': the COUNT of START:STOP:COUNT must be at least 1")
+        if count == 1:
+            return [lo]
+        return [lo + (hi - lo) * i / (count - 1) for i in range(count)]
+    return [float(t) for t in text.split(",")]

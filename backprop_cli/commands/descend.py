@@ -1,0 +1,238 @@
+"""`backprop descend`: gradient descent with a trace, optimizers and learning-rate sweeps."""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+import typer
+
+from . import common, help_text
+
+LESSON_LOSS = "(x - 1)^2 + 0.001"
+LESSON_X0 = 0.2
+PROGRESS_FROM = 2000  # show a progress bar only for runs allowed this many steps
+
+
+def _plotter(path: str | None, sweep: bool):
+    """The plot function, checked before any work so a missing plotter fails fast."""
+    if path is None:
+        return None
+    try:
+        from ..render import plot
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("backprop_cli.render.plot", "matplotlib"):
+            raise
+        from ..errors import InputError
+
+        raise InputError(f"--plot {path}: plotting is not available in this installation") from None
+    fmt_check = getattr(plot, "plot_format", None)
+    if fmt_check is not None:
+        fmt_check(path)
+    return plot.plot_sweep if sweep else plot.plot_descend
+
+
+def _etas(text: str | None, optimizer: str) -> list[float]:
+    from ..engines.descend import eta_values
+    from ..engines.optimizers import OPTIMIZERS
+
+    if text is None:
+        return [OPTIMIZERS[optimizer].default_eta]
+    try:
+        etas = eta_values(text)
+    except ValueError as exc:
+        msg = str(exc)
+        if "could not convert" in msg:
+            msg = f"'{text}' is not a number, a list a,b,c or a range START:STOP:COUNT"
+        common.validate(False, f"--eta {msg}")
+    for eta in etas:
+        common.validate(eta == eta and abs(eta) != float("inf"), f"--eta {text}: every η must be a finite number")
+        common.validate(eta > 0, f"--eta {text}: every η must be greater than 0 (got {eta:g})")
+    return etas
+
+
+def _progress(enabled: bool, total: int):
+    """A rich.progress bar on stderr (only on a terminal), as a context manager + callback."""
+    from contextlib import nullcontext
+
+    if not enabled:
+        return nullcontext(None)
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    class Bar:
+        def __enter__(self):
+            self.p = Progress(
+                TextColumn("descending"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                TimeElapsedColumn(), console=common.stderr_console(), transient=True,
+            )  # fmt: skip
+            self.p.__enter__()
+            self.task = self.p.add_task("descend", total=total)
+            return self.update
+
+        def update(self, k: int) -> None:
+            self.p.update(self.task, completed=k)
+
+        def __exit__(self, *exc):
+            return self.p.__exit__(*exc)
+
+    return Bar()
+
+
+def register(app: typer.Typer, command_cls) -> None:
+    @app.command(
+        "descend",
+        cls=command_cls,
+        help=help_text.command_help(
+            "descend",
+            "Gradient descent on the output: every iteration's point, loss, gradient and step, "
+            "then an honest status — converged, diverged, oscillating, max_iterations or "
+            "domain_error. Without EXPR: the lesson's loss (x − 1)^2 + 0.001 from x = 0.2, η = 0.1.",
+            "Stops when every |∂loss/∂v| < --tol (or the loss < --until-loss); a tiny step is not "
+            "convergence. Optimizers (defaults): sgd Δ = −η·g (η 0.1); momentum v ← β·v − η·g, Δ = v "
+            "(η 0.1, β 0.9); nesterov Δ = β·v − η·g with the new v (η 0.1, β 0.9); adagrad "
+            "Δ = −η·g/(√Σg² + ε) (η 0.1, ε 1e-8); rmsprop Δ = −η·g/(√E + ε), E ← ρ·E + (1−ρ)·g² "
+            "(η 0.01, ρ 0.9, ε 1e-8); adam, bias-corrected (η 0.01, β1 0.9, β2 0.999, ε 1e-8); "
+            "newton Δ = −η·f'/f'' or −η·H⁻¹g with exact second derivatives (η 1). "
+            "--eta a,b,c or START:STOP:COUNT runs a learning-rate sweep (runs vectorised with "
+            "numpy) and prints one comparison table; a sweep exits 0 once every run is classified.",
+        ),
+    )
+    def descend(
+        expr: Optional[str] = typer.Argument(
+            None, help="The loss, e.g. \"(x - 1)^2 + 2*(y + 2)^2\"; - reads stdin. Default: (x − 1)^2 + 0.001.",
+            show_default=False,
+        ),  # fmt: skip
+        eta: Optional[str] = typer.Option(
+            None, "--eta", help="Learning rate η > 0; a list 0.1,0.4,1 or a range START:STOP:COUNT sweeps.",
+            show_default=False,
+        ),  # fmt: skip
+        x0: Optional[str] = typer.Option(None, "--x0", help="Start of the only variable (one-variable functions)."),
+        at: Optional[List[str]] = typer.Option(None, "--at", help="Start: NAME=VALUE[,NAME=VALUE...]; repeatable."),
+        of: Optional[str] = typer.Option(None, "--of", help="Descend on this named node instead of the last statement."),
+        optimizer: str = typer.Option("sgd", "--optimizer", help="sgd, momentum, nesterov, adagrad, rmsprop, adam or newton."),
+        momentum: Optional[str] = typer.Option(None, "--momentum", help="β for momentum and nesterov (default 0.9)."),
+        beta1: Optional[str] = typer.Option(None, "--beta1", help="Adam's β1 (default 0.9)."),
+        beta2: Optional[str] = typer.Option(None, "--beta2", help="Adam's β2 (default 0.999)."),
+        rho: Optional[str] = typer.Option(None, "--rho", help="RMSProp's ρ (default 0.9)."),
+        epsilon: Optional[str] = typer.Option(None, "--epsilon", help="ε for adagrad, rmsprop, adam (default 1e-8)."),
+        tol: str = typer.Option("1e-5", "--tol", help="Converged when every |∂loss/∂v| < TOL."),
+        until_loss: Optional[str] = typer.Option(None, "--until-loss", help="Also converged as soon as the loss < L."),
+        max_iter: int = typer.Option(10_000, "--max-iter", help="At most this many steps."),
+        show_all: bool = typer.Option(False, "--all", help="Show every iteration (default: first and last rows)."),
+        json_out: bool = typer.Option(False, "--json", help="One strict JSON document on stdout."),
+        jsonl: bool = typer.Option(False, "--jsonl", help="One JSON object per iteration, then a summary line."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="Only results and errors (no warnings, no progress)."),
+        plot: Optional[str] = typer.Option(None, "--plot", help="Also draw the run (or sweep) into FILE (PNG, SVG or PDF)."),
+    ) -> None:
+        from ..render.descend import DESCEND_SCHEMA, SWEEP_SCHEMA
+
+        machine = json_out or jsonl
+        schema = SWEEP_SCHEMA if eta is not None and ("," in eta or ":" in eta) else DESCEND_SCHEMA
+        with common.boundary(machine, schema):
+            run_command(
+                expr, eta, x0, at, of, optimizer, momentum, beta1, beta2, rho, epsilon, tol, until_loss,
+                max_iter, show_all, json_out, jsonl, quiet, plot,
+            )  # fmt: skip
+
+
+def run_command(expr, eta, x0, at, of, optimizer, momentum, beta1, beta2, rho, epsilon, tol, until_loss,
+                max_iter, show_all, json_out, jsonl, quiet, plot) -> None:  # fmt: skip
+    import sys
+
+    from ..engines.optimizers import HYPERPARAMETERS, OPTIMIZERS
+
+    machine = json_out or jsonl
+    common.validate(not (json_out and jsonl), "--json and --jsonl cannot be used together")
+    common.validate(
+        optimizer in OPTIMIZERS, f"--optimizer '{optimizer}': use one of {', '.join(OPTIMIZERS)}"
+    )
+    etas = _etas(eta, optimizer)
+    is_sweep = eta is not None and ("," in eta or ":" in eta)
+    tol_value = common.parse_number(tol, "--tol")
+    common.validate(tol_value > 0, f"--tol {tol}: must be greater than 0")
+    common.validate(max_iter >= 1, f"--max-iter {max_iter}: must be at least 1")
+    until = common.parse_number(until_loss, "--until-loss") if until_loss is not None else None
+    hyper = {}
+    given = {"beta": momentum, "beta1": beta1, "beta2": beta2, "rho": rho, "epsilon": epsilon}
+    flag = {"beta": "--momentum", "beta1": "--beta1", "beta2": "--beta2", "rho": "--rho", "epsilon": "--epsilon"}
+    for key, text in given.items():
+        if text is None:
+            continue
+        common.validate(
+            key in HYPERPARAMETERS[optimizer], f"{flag[key]} does not apply to --optimizer {optimizer}"
+        )
+        value = common.parse_number(text, flag[key])
+        if key == "epsilon":
+            common.validate(value > 0, f"--epsilon {text}: must be greater than 0")
+        else:
+            common.validate(0 <= value < 1, f"{flag[key]} {text}: must be in [0, 1)")
+        hyper[key] = value
+    common.validate(not (x0 is not None and at), "give the start with --x0 or with --at, not both")
+    plotter = _plotter(plot, is_sweep)
+
+    from .. import compile as compile_program
+
+    text = common.read_program_text(expr, LESSON_LOSS)
+    program = compile_program(text, output=of)
+    common.validate(bool(program.variables), "the loss has no variables: there is nothing to descend on")
+    if x0 is not None:
+        common.validate(
+            len(program.variables) == 1,
+            f"--x0 needs a function of exactly one variable; this one has {len(program.variables)} "
+            f"({', '.join(program.variables)}): use --at NAME=VALUE",
+        )
+        start = {program.variables[0]: common.parse_number(x0, "--x0")}
+    else:
+        given_at = common.parse_at(at)
+        if expr is None and not at:
+            given_at = {"x": LESSON_X0}
+        start, _ = common.point_with_defaults(program, given_at, quiet or machine)
+
+    from ..engines.descend import descend as run_descend
+    from ..engines.descend import sweep
+
+    show_progress = not (machine or quiet) and sys.stderr.isatty() and max_iter >= PROGRESS_FROM
+    with _progress(show_progress, max_iter) as tick:
+        if is_sweep:
+            runs = sweep(
+                program, start, optimizer, etas,
+                tol=tol_value, until_loss=until, max_iter=max_iter, hyper=hyper, progress=tick,
+            )  # fmt: skip
+        else:
+            run = run_descend(
+                program, start, optimizer, etas[0],
+                tol=tol_value, until_loss=until, max_iter=max_iter, hyper=hyper, progress=tick,
+            )  # fmt: skip
+
+    from ..render import descend as view
+    from ..render.jsonout import emit
+
+    if is_sweep:
+        doc = view.sweep_document(runs) if (machine or plotter) else None
+        if machine:
+            emit(doc)  # --jsonl: the sweep is one line too
+        else:
+            console = common.stdout_console()
+            console.print(view.sweep_table(runs))
+            console.print(view.sweep_summary(runs))
+        if plotter is not None:
+            plotter(doc, plot)
+        return
+
+    doc = view.descend_document(run) if (json_out or plotter) else None
+    if jsonl:
+        for rec in run:
+            emit(view.jsonl_iteration(rec))
+        emit(view.jsonl_summary(run))
+    elif json_out:
+        emit(doc)
+    else:
+        console = common.stdout_console()
+        console.print(view.descend_table(run, show_all))
+        for line in view.summary_lines(run):
+            console.print(line)
+    if plotter is not None:
+        plotter(doc, plot)
+    if run.status != "converged":
+        sys.stderr.write(f"error: {run.result.message}\n")
+        sys.stderr.flush()
+        raise typer.Exit(1)
