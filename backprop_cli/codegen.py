@@ -29,6 +29,16 @@ from typing import Callable, Sequence
 from .graph import Graph
 from .primitives import LN2, LN10, SCALAR, TABLE, array_namespace
 
+#: op -> the inputs where an infinite value can vanish (x/inf = 0, atan(inf) = pi/2,
+#: min(inf, 1) = 1, 2^-inf = 0 …). Python float arithmetic overflows to inf silently, and an
+#: inf that vanishes leaves the output and the gradient finite, so the scalar code's one
+#: finiteness test on its results would miss it; these inputs join that test ("guards").
+#: Every other op carries an inf or NaN on to its own value.
+SATURATING: dict[str, tuple[int, ...]] = {
+    "div": (1,), "atan": (0,), "tanh": (0,), "sigmoid": (0,), "exp": (0,), "relu": (0,),
+    "softplus": (0,), "min": (0, 1), "max": (0, 1), "logb": (1,), "pow": (0, 1), "powc": (0, 1),
+}  # fmt: skip
+
 HELPERS = (
     "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "exp", "log",
     "log2", "log10", "sqrt", "fabs", "sign", "step", "less", "sigmoid", "softplus",
@@ -73,8 +83,19 @@ def _is_float_literal(s: str) -> bool:
 class Body:
     """The emitted statements plus the expressions that hold each wanted result."""
 
-    def __init__(self, lines: list[str], value: str, grads: list[str], ref: dict[int, str], adj: dict[int, str]):
+    def __init__(
+        self,
+        lines: list[str],
+        value: str,
+        grads: list[str],
+        ref: dict[int, str],
+        adj: dict[int, str],
+        guards: tuple[list[str], list[str]] = ([], []),
+    ):
         self.lines = lines
+        # values to test for finiteness: (every guarded ref, the guarded refs of constant
+        # nodes — plain floats even in the array flavour, where numpy cannot raise for them)
+        self.guards, self.constant_guards = guards
         self.value = value  # expression of the output value
         self.grads = grads  # expression of ∂output/∂arg for each argument
         self.ref = ref  # node id -> expression of its value
@@ -99,6 +120,8 @@ def emit(graph: Graph, args: Sequence[str], output: int | None = None, indent: s
                 needed[j] = True
     ref: dict[int, str] = {}
     lines: list[str] = []
+    guards: list[str] = []
+    constant_guards: list[str] = []
     templates: dict[int, tuple[str, tuple[str, ...]]] = {}
     for node in nodes[: out + 1]:
         if not needed[node.id]:
@@ -118,6 +141,12 @@ def emit(graph: Graph, args: Sequence[str], output: int | None = None, indent: s
         expr = code.format(*ins, out=f"v{node.id}")
         lines.append(f"{indent}v{node.id} = {expr}")
         ref[node.id] = f"v{node.id}"
+        for k in SATURATING.get(node.op, ()):
+            j = node.inputs[k]
+            if nodes[j].op not in ("var", "const") and ref[j] not in guards:
+                guards.append(ref[j])
+                if nodes[j].constant:
+                    constant_guards.append(ref[j])
     # reverse sweep over the non-constant nodes the output depends on
     adj: dict[int, str] = {out: "1.0"}
     for i in range(out, -1, -1):
@@ -152,7 +181,7 @@ def emit(graph: Graph, args: Sequence[str], output: int | None = None, indent: s
     for name in args:
         vid = graph.names[name]
         grads.append(adj.get(vid, "0.0"))
-    return Body(lines, ref[out], grads, ref, adj)
+    return Body(lines, ref[out], grads, ref, adj, (guards, constant_guards))
 
 
 def _templates(graph: Graph, node) -> tuple[str, tuple[str, ...]]:
@@ -198,7 +227,7 @@ def {fname}({params}):
 {body}
         except (ArithmeticError, ValueError):
             return _diagnose(({params}{comma}))
-    return {value}, ({grads}{gcomma})
+{guard}    return {value}, ({grads}{gcomma})
 """
 
 
@@ -218,7 +247,7 @@ def build_functions(
     body = emit(graph, args, output, indent=" " * 12)
     grads = ", ".join(body.grads)
     gcomma = "," if len(body.grads) == 1 else ""
-    check = " + ".join([body.value, *body.grads])
+    check = " + ".join([body.value, *body.grads, *body.guards])
     lines = "\n".join(body.lines) or " " * 12 + "pass"
 
     array_ns: dict = {}
@@ -240,6 +269,12 @@ def build_functions(
                 value=abody.value,
                 grads=", ".join(abody.grads),
                 gcomma=gcomma,
+                guard=(
+                    f"    _c = {' + '.join(abody.constant_guards)}\n"
+                    f"    if _c - _c != 0.0:\n        return _diagnose(({params_def}{comma}))\n"
+                )
+                if abody.constant_guards
+                else "",
             )
             exec(compile(asrc, "<backprop:array>", "exec"), array_ns)  # our own generated code
             state["array"] = array_ns["_array_f"]
@@ -253,7 +288,7 @@ def build_functions(
             "def _f():\n    try:\n"
             + lines
             + "\n    except (ArithmeticError, ValueError):\n        return _diagnose(())\n"
-            + f"    _s = {body.value}\n"
+            + f"    _s = {check}\n"
             + f"    if _s - _s == 0.0:\n        return {body.value}, ()\n"
             + "    return _diagnose(())\n"
         ).replace(" " * 12, " " * 8)
@@ -277,3 +312,28 @@ def build_functions(
         return general(tuple(values))
 
     return ns["_f"], array_function, src
+
+
+def build_dict_function(f: Callable, names: Sequence[str], slow: Callable[[object], tuple]) -> Callable:
+    """``vg(values) -> (value, {name: partial})`` around the positional ``f``.
+
+    The names reach the generated code as constants bound in its namespace (``_n0``…),
+    never as source text. Any irregular mapping (a missing or an extra name) goes to
+    ``slow``, which raises the explanatory error.
+    """
+    n = len(names)
+    ks = [f"_n{k}" for k in range(n)]
+    gs = [f"_g{k}" for k in range(n)]
+    src = "def _vg(_v):\n"
+    if n:
+        src += "    try:\n"
+        src += "".join(f"        _a{k} = _v[{ks[k]}]\n" for k in range(n))
+        src += "    except (KeyError, TypeError):\n        return _slow(_v)\n"
+    src += f"    if len(_v) != {n}:\n        return _slow(_v)\n"
+    unpack = f"({', '.join(gs)}{',' if n == 1 else ''})" if n else "_"
+    src += f"    _z, {unpack} = _f({', '.join(f'_a{k}' for k in range(n))})\n"
+    src += "    return _z, {" + ", ".join(f"{ks[k]}: {gs[k]}" for k in range(n)) + "}\n"
+    ns: dict = {"_f": f, "_slow": slow}
+    ns.update({ks[k]: name for k, name in enumerate(names)})
+    exec(compile(src, "<backprop:dict>", "exec"), ns)  # our own generated code, see module doc
+    return ns["_vg"]

@@ -174,10 +174,9 @@ class Program:
         ``names`` must list every variable exactly once (default: :attr:`variables`).
         Floats run through ``math``; numpy arrays (broadcasting) through ufuncs.
         """
-        key = self._key(names)
-        f = self._functions.get(key)
+        f = self._functions.get(self.graph.variables if names is None else tuple(names))
         if f is None:
-            f = self._compile(key)
+            f = self._compile(self._key(names))
         return f
 
     def array_function(self, names: Sequence[str] | None = None) -> Callable:
@@ -218,18 +217,24 @@ class Program:
         return f
 
     def value_and_grad(self, values: Mapping[str, object]):
-        """``(value, {variable: ∂output/∂variable})`` through the compiled code."""
-        f = self._functions.get(self.graph.variables) or self.function()
-        try:
-            args = [values[n] for n in self.graph.variables]
-        except KeyError:
-            self._point(values)  # raises the explanatory InputError
-            raise
-        if len(values) != len(args):
-            self._point(values)
-        value, grads = f(*args)
-        return value, dict(zip(self.graph.variables, grads))
+        """``(value, {variable: ∂output/∂variable})`` through the compiled code.
 
+        The first call generates a small wrapper around :meth:`function` (dictionary in,
+        dictionary out, no per-call validation beyond one lookup per name) and binds it on
+        this instance, so later calls go straight to it.
+        """
+        from .codegen import build_dict_function
+
+        vg = build_dict_function(self.function(), self.graph.variables, self._value_and_grad_slow)
+        vg.__doc__ = Program.value_and_grad.__doc__
+        self.value_and_grad = vg  # shadows the method on this instance: one call per use
+        return vg(values)
+
+    def _value_and_grad_slow(self, values: Mapping[str, object]):
+        """Irregular input (a missing or extra name, not a mapping): explain, or evaluate."""
+        point = self._point(values)  # raises the explanatory InputError
+        value, grads = self.function()(*point.values())
+        return value, dict(zip(self.graph.variables, grads))
 
 def reverse_scalar():
     from .primitives import SCALAR
