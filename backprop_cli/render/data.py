@@ -42,10 +42,8 @@ def grad_tables(report) -> list:
     tables = [t]
     if report.per_sample is not None:
         ps = report.per_sample
-        cols = [("row", "right")] + [(escape(v), "right") for v in report.binding.columns]
-        cols += [(escape(symbol), "right")] + [
-            (f"∂{escape(symbol)}/∂{escape(p)}", "right") for p in ps.gradients
-        ]
+        cols = [("row", "right")] + [(v, "right") for v in report.binding.columns]
+        cols += [(symbol, "right")] + [(f"∂{symbol}/∂{p}", "right") for p in ps.gradients]
         s = make_table("per sample", cols)
         data = [report.dataset.columns[c] for c in report.binding.columns.values()]
         for i in range(report.dataset.rows):

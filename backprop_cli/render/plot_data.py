@@ -143,7 +143,8 @@ def fit_figure(program, dataset, binding, result, title: str = "", reduce: str =
             )  # fmt: skip
             line = ax.plot(
                 grid, _curve(program, node, inp, grid, values), color=color,
-                linewidth=2.2 if last else 1.2, linestyle="-" if last else "--", label=label, zorder=3,
+                linewidth=2.2 if last else 1.2, linestyle="-" if last else "--", label=label,
+                zorder=3,
             )[0]  # fmt: skip
             line.set_gid(f"epoch-{e}")
         ax.set_xlabel(f"{inp} (column {cols[inp]})" if cols[inp] != inp else inp)

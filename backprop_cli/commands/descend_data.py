@@ -1,0 +1,156 @@
+"""`backprop descend --data FILE`: fit the parameters of a loss to a data set.
+
+Called from commands/descend.py when --data is given; validates the data options, runs
+engines/train.py and renders through render/train.py (and render/plot_data.py for --plot).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from . import common
+
+DATA_HELP = (
+    "Fit to a data set (CSV with a header row, .npz, or .npy with named fields): columns named "
+    "like variables feed them sample by sample, the other variables are the parameters descent "
+    "fits, and the loss is the --reduce (mean) of the output over the samples."
+)
+COLUMN_HELP = (
+    "With --data: feed VARIABLE from a differently named column, VARIABLE=COLUMN; repeatable."
+)
+BATCH_HELP = "With --data: samples per update (default: all = full batch; 1 = stochastic)."
+EPOCHS_HELP = "With --data: stop after this many passes over the data (default: only --max-iter)."
+SHUFFLE_HELP = "With --data and mini-batches: a fresh random order every epoch (seeded by --seed)."
+SEED_HELP = "With --data: seed of the shuffling order (numpy Generator); same seed, same run."
+LOG_HELP = "With --data: one row per epoch (whole-data loss) or per update (batch loss)."
+REDUCE_HELP = "With --data: mean or sum of the output over the samples."
+
+
+def run_data_command(
+    *, expr, eta, x0, at, of, optimizer, hyper_text: dict, tol, until_loss, max_iter, show_all,
+    json_out, jsonl, quiet, plot, data, column, reduce, batch_size, epochs, shuffle, seed, log,
+) -> None:  # fmt: skip
+    from ..engines.optimizers import HYPERPARAMETERS, OPTIMIZERS, make
+
+    machine = json_out or jsonl
+    common.validate(not (json_out and jsonl), "--json and --jsonl cannot be used together")
+    common.validate(
+        optimizer in OPTIMIZERS, f"--optimizer '{optimizer}': use one of {', '.join(OPTIMIZERS)}"
+    )
+    if eta is not None:
+        common.validate(
+            "," not in eta and ":" not in eta,
+            "--eta: learning-rate sweeps are not available with --data",
+        )
+        eta_value = common.parse_number(eta, "--eta")
+        common.validate(eta_value > 0, f"--eta {eta}: must be greater than 0")
+    else:
+        eta_value = None
+    tol_value = common.parse_number(tol, "--tol")
+    common.validate(tol_value > 0, f"--tol {tol}: must be greater than 0")
+    common.validate(max_iter >= 1, f"--max-iter {max_iter}: must be at least 1")
+    until = common.parse_number(until_loss, "--until-loss") if until_loss is not None else None
+    common.validate(reduce in ("mean", "sum"), f"--reduce '{reduce}': use mean or sum")
+    common.validate(log in ("epoch", "step"), f"--log '{log}': use epoch or step")
+    common.validate(
+        batch_size is None or batch_size >= 1, f"--batch-size {batch_size}: must be at least 1"
+    )
+    common.validate(epochs is None or epochs >= 1, f"--epochs {epochs}: must be at least 1")
+    common.validate(seed >= 0, f"--seed {seed}: must be ≥ 0")
+    hyper = {}
+    flag = {
+        "beta": "--momentum",
+        "beta1": "--beta1",
+        "beta2": "--beta2",
+        "rho": "--rho",
+        "epsilon": "--epsilon",
+    }
+    for key, text in hyper_text.items():
+        if text is None:
+            continue
+        common.validate(
+            key in HYPERPARAMETERS[optimizer],
+            f"{flag[key]} does not apply to --optimizer {optimizer}",
+        )
+        value = common.parse_number(text, flag[key])
+        if key == "epsilon":
+            common.validate(value > 0, f"--epsilon {text}: must be greater than 0")
+        else:
+            common.validate(0 <= value < 1, f"{flag[key]} {text}: must be in [0, 1)")
+        hyper[key] = value
+    common.validate(not (x0 is not None and at), "give the start with --x0 or with --at, not both")
+    if plot is not None:
+        from ..render.plot import plot_format
+
+        plot_format(plot)
+
+    from .. import compile as compile_program
+    from ..data import bind, load, parse_columns
+
+    program = compile_program(common.read_program_text(expr, "(w*x + b - y)^2"), output=of)
+    given = common.parse_at(at)
+    common.check_names(program, given)
+    dataset = load(data)
+    binding = bind(program, dataset, parse_columns(column), given)
+    common.validate(
+        bool(binding.parameters),
+        "nothing to fit: every variable of the program is bound to a column of the data",
+    )
+    if x0 is not None:
+        common.validate(
+            len(binding.parameters) == 1,
+            f"--x0 needs exactly one parameter; this fit has {len(binding.parameters)} "
+            f"({', '.join(binding.parameters)}): use --at NAME=VALUE",
+        )
+        given = {binding.parameters[0]: common.parse_number(x0, "--x0")}
+    start, _ = common.point_with_defaults(program, given, quiet or machine, binding.parameters)
+
+    from ..engines.objective import Objective
+    from ..engines.train import TrainResult, train
+    from ..render import train as view
+    from ..render.jsonout import emit
+
+    opt = make(optimizer, eta_value, **hyper)
+    objective = Objective(program, dataset, binding, reduce)
+    options = {
+        "tol": tol_value, "until_loss": until, "max_iter": max_iter,
+        "batch_size": min(batch_size or dataset.rows, dataset.rows),
+        "epochs": epochs, "shuffle": shuffle, "seed": seed, "log": log,
+    }  # fmt: skip
+    setup = view.setup_block(program, objective, opt, start, options)
+    rows, result = [], None
+    records = train(
+        objective, start, opt, batch_size=batch_size, epochs=epochs, max_iter=max_iter,
+        tol=tol_value, until_loss=until, shuffle=shuffle, seed=seed, log=log,
+    )  # fmt: skip
+    for rec in records:
+        if isinstance(rec, TrainResult):
+            result = rec
+        elif jsonl:
+            emit(view.jsonl_iteration(rec))
+        else:
+            rows.append(rec)
+    if jsonl:
+        emit(view.jsonl_summary(setup, result))
+    elif json_out:
+        emit(view.document(setup, rows, result))
+    else:
+        from ..render.data import binding_line
+        from rich.markup import escape
+
+        console = common.stdout_console()
+        if not quiet:
+            console.print(escape(binding_line(dataset, binding, reduce, program.output_name)))
+        console.print(view.table(setup, rows, show_all))
+        for line in view.summary_lines(setup, result):
+            console.print(line)
+    if plot is not None:
+        from ..render.plot_data import plot_fit
+
+        plot_fit(plot, program, dataset, binding, result, program.source, reduce)
+    if result.status != "converged":
+        sys.stderr.write(f"error: {result.message}\n")
+        sys.stderr.flush()
+        raise typer.Exit(1)

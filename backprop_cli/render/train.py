@@ -1,0 +1,155 @@
+"""Renderers for `descend --data`: the iteration table, summary lines and strict JSON/JSONL.
+
+The JSON is backprop.descend/1 plus the data fields: ``data``, ``reduce``, ``batch_size``,
+``epochs`` (the budget asked for, null if none), ``shuffle``, ``seed``, ``log``,
+``epoch_losses`` (whole-data loss after 0, 1, … epochs), and per iteration ``epoch``,
+``batch`` (null on epoch rows) and ``full_loss``.
+"""
+
+from __future__ import annotations
+
+from rich.markup import escape
+
+from ..engines.train import TrainResult, TrainRow
+from .data import data_block
+from .numbers import fmt
+from .table import make_table
+
+DESCEND_SCHEMA = "backprop.descend/1"
+HEAD_ROWS = 12
+TAIL_ROWS = 5
+SPARK_WIDTH = 60
+
+
+def iteration_record(row: TrainRow) -> dict:
+    return {
+        "iteration": row.iteration,
+        "epoch": row.epoch,
+        "batch": row.batch,
+        "values": row.values,
+        "loss": row.loss,
+        "gradient": row.gradient,
+        "steps": row.steps,
+        "full_loss": row.full_loss,
+    }
+
+
+def header(setup: dict, result: TrainResult | None) -> dict:
+    """Configuration (``setup``) plus status, message and result."""
+    doc = {"schema": DESCEND_SCHEMA, **setup}
+    if result is not None:
+        doc.update(
+            status=result.status,
+            message=result.message,
+            result={
+                "values": result.values,
+                "loss": result.loss,
+                "gradient": result.gradient,
+                "iterations": result.iterations,
+                "epochs": result.epochs,
+            },
+            epoch_losses=list(result.epoch_losses),
+        )
+        if result.error is not None:
+            doc["error"] = result.error.to_json()
+    return doc
+
+
+def setup_block(program, objective, optimizer, start, options: dict) -> dict:
+    """The run's configuration, in descend's field names plus the data fields."""
+    return {
+        "expression": program.source,
+        "output": program.output_name,
+        "variables": list(objective.parameters),
+        "optimizer": optimizer.name,
+        "eta": optimizer.eta,
+        "hyperparameters": optimizer.hyper,
+        "start": dict(start),
+        "tol": options["tol"],
+        "until_loss": options["until_loss"],
+        "max_iter": options["max_iter"],
+        "data": data_block(objective.dataset, objective.binding),
+        "reduce": objective.reduce,
+        "batch_size": options["batch_size"],
+        "epochs": options["epochs"],
+        "shuffle": options["shuffle"],
+        "seed": options["seed"],
+        "log": options["log"],
+    }
+
+
+def document(setup: dict, rows: list[TrainRow], result: TrainResult) -> dict:
+    doc = header(setup, result)
+    doc["iterations"] = [iteration_record(r) for r in rows]
+    return doc
+
+
+def jsonl_iteration(row: TrainRow) -> dict:
+    return {"record": "iteration", **iteration_record(row)}
+
+
+def jsonl_summary(setup: dict, result: TrainResult) -> dict:
+    return {"record": "summary", **header(setup, result)}
+
+
+def table(setup: dict, rows: list[TrainRow], show_all: bool = False):
+    names = setup["variables"]
+    steps_mode = any(r.batch is not None for r in rows)
+    cols = [("k", "right"), ("epoch", "right")]
+    if steps_mode:
+        cols.append(("batch", "right"))
+    cols += [(v, "right") for v in names]
+    cols.append(("batch loss" if steps_mode else "loss", "right"))
+    if steps_mode:
+        cols.append(("whole-data loss", "right"))
+    cols += [(f"∂loss/∂{v}", "right") for v in names]
+    cols += [(f"step {v}", "right") for v in names]
+    hyper = "".join(f", {k} = {fmt(v)}" for k, v in setup["hyperparameters"].items())
+    data = setup["data"]
+    title = (
+        f"{setup['optimizer']} on the {setup['reduce']} of {setup['expression']} over "
+        f"{data['rows']} samples of {data['file']} (η = {fmt(setup['eta'])}{hyper}, "
+        f"batch size {setup['batch_size']})"
+    )
+    t = make_table(title, cols)
+    n = len(rows)
+    show = list(range(n))
+    if not show_all and n > HEAD_ROWS + TAIL_ROWS + 1:
+        show = list(range(HEAD_ROWS)) + [None] + list(range(n - TAIL_ROWS, n))
+    for k in show:
+        if k is None:
+            t.add_row(*["⋮"] * len(cols))
+            t.caption = f"{n - HEAD_ROWS - TAIL_ROWS} rows not shown (⋮); --all shows every row"
+            continue
+        r = rows[k]
+        cells = [str(r.iteration), str(r.epoch)]
+        if steps_mode:
+            cells.append("—" if r.batch is None else str(r.batch))
+        cells += [fmt(r.values[v]) for v in names]
+        cells.append(fmt(r.loss))
+        if steps_mode:
+            cells.append(fmt(r.full_loss))
+        cells += [fmt(r.gradient[v]) for v in names]
+        cells += [fmt(r.steps[v]) if r.steps else "—" for v in names]
+        t.add_row(*cells)
+    return t
+
+
+def summary_lines(setup: dict, result: TrainResult) -> list[str]:
+    from .spark import sparkline
+
+    style = "green" if result.status == "converged" else "red"
+    msg = result.message
+    if msg.startswith(result.status):
+        msg = msg[len(result.status) :].lstrip(": ")
+    lines = [f"[{style}]{result.status}[/{style}]: {escape(msg)}"]
+    point = ", ".join(f"{v} = {fmt(x)}" for v, x in result.values.items())
+    lines.append(
+        f"result: {escape(point)}, {setup['reduce']} loss = {fmt(result.loss)} after "
+        f"{result.epochs} epoch{'s' if result.epochs != 1 else ''} ({result.iterations} updates)"
+    )
+    losses = list(result.epoch_losses)
+    note = "" if len(losses) <= SPARK_WIDTH else f", last {SPARK_WIDTH} of {len(losses)}"
+    spark = sparkline(losses, log=True, width=SPARK_WIDTH)
+    lines.append(f"whole-data loss per epoch (log scale{note}): {spark}")
+    return lines
