@@ -7,6 +7,7 @@ from typing import List, Optional
 import typer
 
 from . import common, help_text
+from . import descend_data as dd
 
 LESSON_LOSS = "(x - 1)^2 + 0.001"
 LESSON_X0 = 0.2
@@ -122,10 +123,28 @@ def register(app: typer.Typer, command_cls) -> None:
         jsonl: bool = typer.Option(False, "--jsonl", help="One JSON object per iteration, then a summary line."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="Only results and errors (no warnings, no progress)."),
         plot: Optional[str] = typer.Option(None, "--plot", help="Also draw the run (or sweep) into FILE (PNG, SVG or PDF)."),
+        data: Optional[str] = typer.Option(None, "--data", help=dd.DATA_HELP),
+        column: Optional[List[str]] = typer.Option(None, "--column", help=dd.COLUMN_HELP),
+        reduce: str = typer.Option("mean", "--reduce", help=dd.REDUCE_HELP),
+        batch_size: Optional[int] = typer.Option(None, "--batch-size", help=dd.BATCH_HELP, show_default=False),
+        epochs: Optional[int] = typer.Option(None, "--epochs", help=dd.EPOCHS_HELP, show_default=False),
+        shuffle: bool = typer.Option(True, "--shuffle/--no-shuffle", help=dd.SHUFFLE_HELP),
+        seed: int = typer.Option(0, "--seed", help=dd.SEED_HELP),
+        log: str = typer.Option("epoch", "--log", help=dd.LOG_HELP),
     ) -> None:
         from ..render.descend import DESCEND_SCHEMA, SWEEP_SCHEMA
 
         machine = json_out or jsonl
+        if data is not None:  # fitting to a data set: commands/descend_data.py, engines/train.py
+            with common.boundary(machine, DESCEND_SCHEMA):
+                dd.run_data_command(
+                    expr=expr, eta=eta, x0=x0, at=at, of=of, optimizer=optimizer,
+                    hyper_text={"beta": momentum, "beta1": beta1, "beta2": beta2, "rho": rho, "epsilon": epsilon},
+                    tol=tol, until_loss=until_loss, max_iter=max_iter, show_all=show_all, json_out=json_out,
+                    jsonl=jsonl, quiet=quiet, plot=plot, data=data, column=column, reduce=reduce,
+                    batch_size=batch_size, epochs=epochs, shuffle=shuffle, seed=seed, log=log,
+                )  # fmt: skip
+            return
         schema = SWEEP_SCHEMA if eta is not None and ("," in eta or ":" in eta) else DESCEND_SCHEMA
         with common.boundary(machine, schema):
             run_command(
