@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.markup import escape
 from rich.table import Table
 
-from ..engines.check import AD_RTOL, FD_ATOL, FD_RTOL, CheckReport
 from ..engines.gradient import GradReport
+
+if TYPE_CHECKING:  # `grad` does not load the check engine (start-up time)
+    from ..engines.check import CheckReport
 from .numbers import fmt
 from .table import make_table
 
@@ -155,6 +159,8 @@ def check_table(report: CheckReport) -> Table:
 
 
 def check_document(report: CheckReport) -> dict:
+    from ..engines.check import AD_RTOL, FD_ATOL, FD_RTOL
+
     return {
         "schema": CHECK_SCHEMA,
         "status": "agree" if report.ok else "disagree",
