@@ -417,3 +417,171 @@ def test_dataset_in_memory_binding():
     b = bind(program, d, {"y": "target"})
     assert b.columns == {"x": "x", "y": "target"} and b.parameters == ("k",)
     assert Objective(program, d, b).evaluate({"k": 2.0}).value == 0.0
+
+
+# -- descend --data (CLI) --------------------------------------------------------------
+def descend_json(*args):
+    r = invoke("descend", LINE, *args, "--json")
+    return r, (strict(r.stdout) if r.stdout.strip() else None)
+
+
+def test_descend_data_full_batch_json(points):
+    r, doc = descend_json("--data", points, "--at", "w=0,b=0", "--eta", "0.5")
+    assert r.exit_code == 0, r.stderr
+    assert doc["schema"] == "backprop.descend/1" and doc["status"] == "converged"
+    assert doc["data"] == {"file": points, "rows": 200, "columns": {"x": "x", "y": "y"}}
+    assert doc["batch_size"] == 200 and doc["epochs"] is None and doc["reduce"] == "mean"
+    assert doc["variables"] == ["w", "b"] and doc["start"] == {"w": 0.0, "b": 0.0}
+    its = doc["iterations"]
+    assert its[0]["iteration"] == 0 and its[0]["epoch"] == 0 and its[0]["batch"] is None
+    assert its[-1]["steps"] is None and its[0]["steps"] is not None
+    assert len(its) == doc["result"]["iterations"] + 1 == len(doc["epoch_losses"])
+    w_ls, b_ls = least_squares(points)
+    assert doc["result"]["values"]["w"] == pytest.approx(w_ls, abs=1e-5)
+    assert doc["result"]["values"]["b"] == pytest.approx(b_ls, abs=1e-5)
+    # the first step by hand: Δ = −η·∇(mean loss) at w = b = 0
+    d = load(points)
+    x, y = d.columns["x"], d.columns["y"]
+    assert its[0]["loss"] == pytest.approx(np.mean(y**2), rel=1e-12)
+    assert its[0]["steps"]["w"] == pytest.approx(-0.5 * np.mean(-2 * y * x), rel=1e-12)
+    assert its[0]["steps"]["b"] == pytest.approx(-0.5 * np.mean(-2 * y), rel=1e-12)
+
+
+def test_descend_data_seed_reproducible_cli(points):
+    base = [
+        "--data",
+        points,
+        "--at",
+        "w=0,b=0",
+        "--eta",
+        "0.1",
+        "--batch-size",
+        "16",
+        "--epochs",
+        "3",
+    ]
+    _, a = descend_json(*base, "--seed", "3", "--log", "step")
+    _, b = descend_json(*base, "--seed", "3", "--log", "step")
+    _, c = descend_json(*base, "--seed", "4", "--log", "step")
+    assert a["iterations"] == b["iterations"]
+    assert a["iterations"] != c["iterations"]
+    assert a["batch_size"] == 16 and a["epochs"] == 3 and a["seed"] == 3
+    assert a["status"] == "max_iterations" and a["result"]["iterations"] == 3 * 13
+    assert [r["batch"] for r in a["iterations"][:14]] == list(range(1, 14)) + [1]
+    assert a["iterations"][0]["full_loss"] is not None and a["iterations"][1]["full_loss"] is None
+    _, d = descend_json(*base, "--seed", "3", "--no-shuffle")
+    _, e = descend_json(*base, "--seed", "4", "--no-shuffle")
+    assert d["iterations"] == e["iterations"] and [r["epoch"] for r in d["iterations"]] == [
+        0,
+        1,
+        2,
+        3,
+    ]
+
+
+def test_descend_data_stochastic_until_loss_and_exit_codes(points):
+    common = [
+        "--data",
+        points,
+        "--at",
+        "w=0,b=0",
+        "--eta",
+        "0.05",
+        "--batch-size",
+        "1",
+        "--seed",
+        "2",
+    ]
+    r, doc = descend_json(*common, "--epochs", "20")
+    assert r.exit_code == 1 and doc["status"] == "max_iterations"
+    w_ls, b_ls = least_squares(points)
+    assert doc["result"]["values"]["w"] == pytest.approx(w_ls, abs=0.05)
+    assert doc["result"]["values"]["b"] == pytest.approx(b_ls, abs=0.05)
+    r, doc = descend_json(*common, "--epochs", "20", "--until-loss", "0.0125")
+    assert r.exit_code == 0 and doc["status"] == "converged" and doc["result"]["loss"] < 0.0125
+
+
+def test_descend_data_jsonl_streams(points):
+    r = invoke("descend", LINE, "--data", points, "--at", "w=0,b=0", "--eta", "0.1", "--batch-size", "50",
+               "--epochs", "2", "--log", "step", "--jsonl")  # fmt: skip
+    assert r.exit_code == 1
+    lines = [strict(line) for line in r.stdout.splitlines()]
+    assert [x["record"] for x in lines] == ["iteration"] * 9 + ["summary"]
+    assert [(x["epoch"], x["batch"]) for x in lines[:9]] == [(1, 1), (1, 2), (1, 3), (1, 4),
+                                                          (2, 1), (2, 2), (2, 3), (2, 4), (2, None)]  # fmt: skip
+    assert lines[-1]["status"] == "max_iterations" and lines[-1]["batch_size"] == 50
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--eta", "0.1,0.2"], "sweeps are not available with --data"),
+        (["--batch-size", "0"], "--batch-size 0: must be at least 1"),
+        (["--epochs", "0"], "--epochs 0: must be at least 1"),
+        (["--log", "often"], "--log 'often': use epoch or step"),
+        (["--reduce", "max"], "--reduce 'max': use mean or sum"),
+        (["--column", "y=z"], "has no column 'z'"),
+        (["--plot", "/tmp/x.gif"], "unknown picture type"),
+    ],
+)
+def test_descend_data_bad_options(points, args, message):
+    r = invoke("descend", LINE, "--data", points, *args)
+    assert r.exit_code == 2
+    assert message in r.stderr
+
+
+def test_descend_data_nothing_to_fit(tmp_path):
+    path = write(tmp_path, "x,y\n1,2\n")
+    r = invoke("descend", "(x - y)^2", "--data", path)
+    assert r.exit_code == 2 and "nothing to fit" in r.stderr
+
+
+def test_descend_data_domain_error(tmp_path):
+    path = write(tmp_path, "x\n1\n2\n-3\n")
+    r = invoke("descend", "ln(w*x)^2", "--data", path, "--at", "w=1", "--json")
+    assert r.exit_code == 1
+    doc = strict(r.stdout)
+    assert doc["status"] == "domain_error" and "data row 3" in doc["message"]
+
+
+def test_descend_data_plot_is_deterministic(tmp_path, points):
+    a, b = tmp_path / "a.svg", tmp_path / "b.svg"
+    for p in (a, b):
+        r = invoke("descend", LINE, "--data", points, "--at", "w=0,b=0", "--eta", "0.1", "--batch-size", "20",
+                   "--epochs", "20", "--plot", str(p), "--quiet")  # fmt: skip
+        assert r.exit_code == 1  # --epochs ran out: honest max_iterations
+    svg = a.read_text()
+    assert a.read_bytes() == b.read_bytes()
+    for gid in ("epoch-0", "epoch-20"):
+        assert f'id="{gid}"' in svg
+
+
+def test_model_curve_choice():
+    from backprop_cli.render.plot_data import model_node, snapshot_epochs
+
+    cols = {"x": "x", "y": "y"}
+    p = compile_program(LINE)
+    node, inp, target = model_node(p, cols, ("w", "b"))
+    assert (p.label(node), inp, target) == ("w*x + b", "x", "y")
+    q = compile_program("p = sigmoid(w*x + b); -(y*ln(p) + (1 - y)*ln(1 - p))")
+    node, inp, target = model_node(q, cols, ("w", "b"))
+    assert (q.label(node), inp, target) == ("p", "x", "y")
+    assert model_node(compile_program("(w*x - 1)^2"), {"x": "x"}, ("w",)) is None
+    assert snapshot_epochs(3) == [0, 1, 2, 3]
+    assert snapshot_epochs(1000)[0] == 0 and snapshot_epochs(1000)[-1] == 1000
+
+
+def test_help_examples_for_data_run_verbatim():
+    import shlex
+
+    from backprop_cli.commands.help_text import EXAMPLES
+
+    for example in EXAMPLES["data"]:
+        argv = shlex.split(example)
+        assert argv[0] == "backprop"
+        r = invoke(*argv[1:])
+        assert r.exit_code == 0, (example, r.stderr)
+    r = invoke("data", "--help")
+    assert r.exit_code == 0
+    flat = " ".join(r.stdout.split())
+    assert "y = w·x + b + σ·ε with x uniform in [-1, 1]" in flat

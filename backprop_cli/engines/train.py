@@ -9,10 +9,12 @@ that loss and gradient decide convergence, whatever the batch size.
 Stopping, as in descend: ``converged`` when every |∂loss/∂p| of the whole-data objective
 is < tol, or as soon as the whole-data loss < until_loss; ``max_iterations`` when the
 update budget (max_iter) or the epoch budget (epochs) runs out first; ``diverged`` when
-the loss or a parameter becomes non-finite or the loss grows a millionfold; ``oscillating``
+the loss or a parameter becomes non-finite or the loss grows 1e12-fold; ``oscillating``
 (full batch only — mini-batch iterates always jitter) when the iterates jump back and forth
 between two points without the loss going down; ``domain_error`` when a sample leaves a
-function's domain. Records only; no printing.
+function's domain; ``nonpositive_curvature`` when newton meets a Hessian that is not
+positive definite. Thresholds and defaults are descend's (engines/descend.py). Records
+only; no printing.
 """
 
 from __future__ import annotations
@@ -22,10 +24,10 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from ..errors import DomainError, InputError
+from .descend import DEFAULT_MAX_ITER, DEFAULT_TOL
+from .descend import GROWTH as GROWTH_LIMIT  # diverged: loss ≥ this many times max(1, start loss)
 from .objective import Objective, reduced_hessian
-
-DEFAULT_MAX_ITER = 10_000
-GROWTH_LIMIT = 1e6  # diverged: loss above this many times max(start loss, 1)
+from .optimizers import CurvatureError
 OSCILLATION_WINDOW = 6
 
 
@@ -53,7 +55,7 @@ class TrainRow:
 
 @dataclass(frozen=True)
 class TrainResult:
-    status: str  # converged | max_iterations | diverged | oscillating | domain_error
+    status: str  # converged | max_iterations | diverged | oscillating | domain_error | nonpositive_curvature
     message: str
     values: dict[str, float]
     loss: float | None  # whole-data loss at the end (None if it could not be computed)
@@ -79,7 +81,7 @@ def train(
     batch_size: int | None = None,
     epochs: int | None = None,
     max_iter: int = DEFAULT_MAX_ITER,
-    tol: float = 1e-5,
+    tol: float = DEFAULT_TOL,
     until_loss: float | None = None,
     shuffle: bool = True,
     seed: int | None = 0,
@@ -228,6 +230,12 @@ def train(
                                        epoch, epochs, updates, max_iter, full, k) or ("max_iterations", "")  # fmt: skip
             yield result(status, message, ev.value, dict(ev.gradient))
             return
+    except CurvatureError as err:
+        last = flush(None)
+        if last is not None:
+            yield last
+        yield result("nonpositive_curvature", f"newton cannot step: {err}; try another --optimizer")
+        return
     except DomainError as err:
         last = flush(None)
         if last is not None:
