@@ -107,7 +107,15 @@ def test_first_two_steps_in_the_engine(name):
 
 
 # η per optimizer for the two-variable bowl (curvatures 2 and 8)
-ETA_2D = {"sgd": 0.1, "momentum": 0.05, "nesterov": 0.05, "adagrad": 0.5, "rmsprop": 0.01, "adam": 0.05, "newton": 1.0}
+ETA_2D = {
+    "sgd": 0.1,
+    "momentum": 0.05,
+    "nesterov": 0.05,
+    "adagrad": 0.5,
+    "rmsprop": 0.01,
+    "adam": 0.05,
+    "newton": 1.0,
+}
 
 
 @pytest.mark.parametrize("name", list(OPTIMIZERS))

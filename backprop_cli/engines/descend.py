@@ -31,8 +31,8 @@ from __future__ import annotations
 
 import math
 import weakref
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 from ..errors import DomainError
 from ..program import Program
@@ -43,7 +43,14 @@ DEFAULT_MAX_ITER = 10_000
 GROWTH = 1e12  # "without bound": this many times the starting scale
 CYCLE_RTOL = 1e-6  # a cycle returns within this fraction of the distance travelled per step
 MAX_PERIOD = 8
-STATUSES = ("converged", "diverged", "oscillating", "max_iterations", "domain_error", "nonpositive_curvature")
+STATUSES = (
+    "converged",
+    "diverged",
+    "oscillating",
+    "max_iterations",
+    "domain_error",
+    "nonpositive_curvature",
+)
 
 
 EARLY_CHECKPOINTS = (4, 8, 16, 32, 64, 128)
@@ -487,7 +494,7 @@ def _chunk({params}, _eta, _tol, _lo, _hi, _k0, _stop, {appends}):
     return _stop
 """
 
-_CHUNKS: "weakref.WeakKeyDictionary[Program, dict]" = weakref.WeakKeyDictionary()
+_CHUNKS: weakref.WeakKeyDictionary[Program, dict] = weakref.WeakKeyDictionary()
 
 
 def _chunk_function(program: Program, names: Sequence[str]):
@@ -517,7 +524,11 @@ def _chunk_function(program: Program, names: Sequence[str]):
         else:
             glines.append(f"            _g{i} = {g}")
             gnames.append(f"_g{i}")
-    value = body.value if body.value.replace("_", "a").replace(".", "a").isalnum() else f"({body.value})"
+    value = (
+        body.value
+        if body.value.replace("_", "a").replace(".", "a").isalnum()
+        else f"({body.value})"
+    )
     src = _CHUNK_TEMPLATE.format(
         params=params,
         appends=appends,
@@ -525,7 +536,8 @@ def _chunk_function(program: Program, names: Sequence[str]):
         value=value,
         converged=" and ".join(f"_ntol < {g} < _tol" for g in gnames),
         # simultaneous: a gradient may be another variable itself (∂(x·y)/∂x = y)
-        updates=f"        {params} = " + ", ".join(f"a{i} - _eta * {g}" for i, g in enumerate(gnames)),
+        updates=f"        {params} = "
+        + ", ".join(f"a{i} - _eta * {g}" for i, g in enumerate(gnames)),
         records="\n".join(f"        _ap{i}(a{i})" for i in range(n)),
     )
     ns = scalar_helpers()
@@ -562,13 +574,26 @@ def sweep(
     hyper = hyper or {}
     if not vectorized or optimizer == "newton" or not program.variables:
         return [
-            descend(program, start, optimizer, eta, tol=tol, until_loss=until_loss, max_iter=max_iter, hyper=hyper)
+            descend(
+                program,
+                start,
+                optimizer,
+                eta,
+                tol=tol,
+                until_loss=until_loss,
+                max_iter=max_iter,
+                hyper=hyper,
+            )
             for eta in etas
         ]
-    return _sweep_vectorized(program, start, optimizer, list(etas), hyper, tol, until_loss, max_iter, progress)
+    return _sweep_vectorized(
+        program, start, optimizer, list(etas), hyper, tol, until_loss, max_iter, progress
+    )
 
 
-def _sweep_vectorized(program, start, name, etas, hyper, tol, until, max_iter, progress) -> list[Descent]:
+def _sweep_vectorized(
+    program, start, name, etas, hyper, tol, until, max_iter, progress
+) -> list[Descent]:
     import numpy as np
 
     names = tuple(program.variables)
@@ -624,7 +649,7 @@ def _sweep_vectorized(program, start, name, etas, hyper, tol, until, max_iter, p
             lim = _Limits(x0, float(loss[r0]))
             loss_limit, point_limit = lim.loss, lim.point
 
-        def finish(mask, verdict):
+        def finish(mask, verdict, k=k):
             for r in np.flatnonzero(mask):
                 ends[r] = (k, verdict)
             active[mask] = False
@@ -682,7 +707,9 @@ def _cycle_periods(X, k: int, R: int):
     return found
 
 
-def _sweep_run(program, names, name, eta, hyper, start, tol, until, max_iter, X, L, G, S, end, r) -> Descent:
+def _sweep_run(
+    program, names, name, eta, hyper, start, tol, until, max_iter, X, L, G, S, end, r
+) -> Descent:
     """One run of a vectorised sweep as a :class:`Descent`, explained like a single run."""
     k, verdict = end
     nv = len(names)
@@ -727,10 +754,14 @@ def eta_values(text: str) -> list[float]:
         try:
             count = int(parts[2])
         except ValueError:
-            raise ValueError(f"'{text}': the COUNT of START:STOP:COUNT must be a whole number") from None
+            raise ValueError(
+                f"'{text}': the COUNT of START:STOP:COUNT must be a whole number"
+            ) from None
         if count < 1:
             raise ValueError(f"'{text}': the COUNT of START:STOP:COUNT must be at least 1")
         if count == 1:
             return [lo]
-        return [lo + (hi - lo) * i / (count - 1) for i in range(count)]
+        values = [lo + (hi - lo) * i / (count - 1) for i in range(count)]
+        values[-1] = hi  # exactly the given end, not a rounding of it
+        return values
     return [float(t) for t in text.split(",")]

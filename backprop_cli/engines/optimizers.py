@@ -19,7 +19,8 @@ Shared API (descend uses it; mini-batch training reuses it — keep it stable)::
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 Values = Sequence[Any]
 
@@ -280,7 +281,9 @@ def make(name: str, eta: Any = None, **hyper: Any) -> Optimizer:
     try:
         cls = OPTIMIZERS[name]
     except KeyError:
-        raise ValueError(f"unknown optimizer '{name}'; use one of {', '.join(OPTIMIZERS)}") from None
+        raise ValueError(
+            f"unknown optimizer '{name}'; use one of {', '.join(OPTIMIZERS)}"
+        ) from None
     given = {k: v for k, v in hyper.items() if v is not None}
     extra = [k for k in given if k not in HYPERPARAMETERS[name]]
     if extra:

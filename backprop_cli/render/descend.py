@@ -143,7 +143,9 @@ def summary_lines(run: Descent) -> list[str]:
     lines.append(f"result: {escape(point)}, loss = {fmt(res.loss)} after {res.iterations} steps")
     losses = run.losses()
     note = "" if len(losses) <= SPARK_WIDTH else f", last {SPARK_WIDTH} of {len(losses)}"
-    lines.append(f"loss per iteration (log scale{note}): {sparkline(losses, log=True, width=SPARK_WIDTH)}")
+    lines.append(
+        f"loss per iteration (log scale{note}): {sparkline(losses, log=True, width=SPARK_WIDTH)}"
+    )
     if len(run.names) == 1 and run.optimizer == "sgd":
         first = run.record(0)
         if first.stability_bound is not None:
@@ -159,7 +161,9 @@ def summary_lines(run: Descent) -> list[str]:
 def sweep_table(runs: list[Descent]):
     names = runs[0].names if runs else ()
     opt = runs[0].optimizer if runs else ""
-    title = f"learning-rate sweep: {opt} on {runs[0].program.source}" if runs else "learning-rate sweep"
+    title = (
+        f"learning-rate sweep: {opt} on {runs[0].program.source}" if runs else "learning-rate sweep"
+    )
     cols = [("η", "right"), ("status", "left"), ("iterations", "right")]
     cols += [(f"final {v}", "right") for v in names]
     cols.append(("final loss", "right"))
