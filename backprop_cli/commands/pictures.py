@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import List, Optional
-
 import typer
 
 from ..errors import BackpropError, ExitCode, InputError
@@ -134,13 +132,13 @@ def register(app: typer.Typer, command_cls) -> None:
         ),
     )
     def graph(
-        expr: Optional[str] = typer.Argument(None, help=EXPR_HELP, show_default=False),
-        at: Optional[List[str]] = typer.Option(None, "--at", help=AT_HELP),
-        of: Optional[str] = typer.Option(None, "--of", help=OF_HELP),
-        fmt: Optional[str] = typer.Option(
+        expr: str | None = typer.Argument(None, help=EXPR_HELP, show_default=False),
+        at: list[str] | None = typer.Option(None, "--at", help=AT_HELP),
+        of: str | None = typer.Option(None, "--of", help=OF_HELP),
+        fmt: str | None = typer.Option(
             None, "--format", "-f", help="tree (default), dot or mermaid.", show_default=False
         ),
-        output: Optional[str] = typer.Option(
+        output: str | None = typer.Option(
             None,
             "--output",
             "-o",

@@ -12,7 +12,8 @@ from ..engines.gradient import GradReport, NodeRecord
 from .numbers import fmt
 
 MAX_EXPR_CHARS = 48  # a subexpression longer than this is shortened in node labels
-MAX_TREE_DEPTH = 20  # deeper levels of the terminal tree are elided (each level costs 4 columns)
+MAX_TREE_DEPTH = 16  # deeper levels of the terminal tree are elided (each level costs 4 columns)
+ELIDED = "… deeper: --format dot"  # short enough to fit beside 16 levels of guides
 
 
 # -- labels (plain text, escaped later for each format) ----------------------------------
@@ -215,9 +216,7 @@ def to_tree(report: GradReport, symbol: str | None = None, max_depth: int = MAX_
         if not n.inputs:
             continue
         if depth >= max_depth:
-            sub.add(
-                Text("… deeper nodes not drawn (use --format dot or mermaid for the whole graph)")
-            )
+            sub.add(Text(ELIDED))
             continue
         stack.extend(
             (by[j], sub, n, q, depth + 1) for j, q in reversed(list(zip(n.inputs, n.local)))

@@ -1,0 +1,647 @@
+"""Pictures (issue 5): the annotated graph as DOT / Mermaid / Rich tree, `backprop graph`, and
+the deterministic matplotlib plots of descend, sweep and solve documents.
+
+Plot tests use documents built by hand here, following the JSON schemas of issues 3 and 4
+exactly, so they check the renderer against the contract rather than against an engine.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import re
+import shlex
+import shutil
+import struct
+import xml.etree.ElementTree as ET
+
+import pytest
+from rich.console import Console
+from typer.testing import CliRunner
+
+from backprop_cli import compile as compile_program
+from backprop_cli.cli import app
+from backprop_cli.commands import help_text
+from backprop_cli.engines.gradient import gradient_report
+from backprop_cli.errors import InputError
+from backprop_cli.render import diagram, plot
+
+LESSON = "x = 2*w + b; y = b + 1; z = x*y"
+HAS_DOT = shutil.which("dot") is not None
+ENV = {"COLUMNS": "100", "NO_COLOR": "1"}
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+SVG_NS = "{http://www.w3.org/2000/svg}"
+
+
+def strict_json(text: str) -> dict:
+    def bad(token):
+        raise ValueError(f"non-strict JSON token {token}")
+
+    return json.loads(text, parse_constant=bad)
+
+
+def lesson_report(of=None):
+    return gradient_report(compile_program(LESSON, output=of), {"w": 3.0, "b": 4.0})
+
+
+def run(*args, **kw):
+    return CliRunner().invoke(app, list(args), env=ENV, **kw)
+
+
+# -- DOT ---------------------------------------------------------------------------------------
+NODE_RE = re.compile(r'^  (n\d+) \[label="((?:[^"\\]|\\.)*)"(?:, [^\]]*)?\];$')
+EDGE_RE = re.compile(r'^  (n\d+) -> (n\d+) \[(?:label="((?:[^"\\]|\\.)*)"|[^\]]*)\];$')
+
+
+def parse_dot(text: str):
+    """A structural reading of our DOT: {id: label}, [(from, to, label)]; every line accounted for."""
+    lines = text.strip().splitlines()
+    assert lines[0] == "digraph backprop {" and lines[-1] == "}"
+    nodes, edges = {}, []
+    for line in lines[1:-1]:
+        if m := EDGE_RE.match(line):
+            edges.append((m.group(1), m.group(2), m.group(3)))
+        elif m := NODE_RE.match(line):
+            assert m.group(1) not in nodes, f"node {m.group(1)} defined twice"
+            nodes[m.group(1)] = m.group(2)
+        else:
+            assert re.match(r'^  (\w+=("(?:[^"\\]|\\.)*"|[\w.]+)|(node|edge) \[.*\]);$', line), (
+                f"unexpected DOT line: {line!r}"
+            )
+    for a, b, _ in edges:
+        assert a in nodes and b in nodes
+    return nodes, edges
+
+
+def test_dot_lesson_graph_structure_values_and_partials():
+    nodes, edges = parse_dot(diagram.to_dot(lesson_report()))
+    assert len(nodes) == 8  # 2, w, 2*w, b, x, 1, y, z
+    assert len(edges) == 8
+    assert nodes["n4"] == "x = 2*w + b\\nvalue 10\\n∂z/∂x = 5"
+    assert nodes["n6"] == "y = b + 1\\nvalue 5\\n∂z/∂y = 10"
+    assert nodes["n7"] == "z = x*y\\nvalue 50\\n∂z/∂z = 1"
+    assert nodes["n3"] == "b = 4\\n∂z/∂b = 15"
+    assert nodes["n1"] == "w = 3\\n∂z/∂w = 10"
+    labels = {(a, b): lab for a, b, lab in edges}
+    assert labels[("n4", "n7")] == "∂z/∂x = 5"  # local partial ∂z/∂x = y
+    assert labels[("n6", "n7")] == "∂z/∂y = 10"  # local partial ∂z/∂y = x
+    assert labels[("n3", "n4")] == "∂x/∂b = 1"
+    assert labels[("n3", "n6")] == "∂y/∂b = 1"
+    assert labels[("n1", "n2")] == "∂(2*w)/∂w = 2"
+    assert labels[("n0", "n2")] is None  # constants: no partial on the edge
+
+
+def test_dot_of_a_named_node_draws_only_its_ancestors():
+    nodes, edges = parse_dot(diagram.to_dot(lesson_report(of="y")))
+    assert sorted(nodes.values()) == sorted(
+        ["1", "b = 4\\n∂y/∂b = 1", "y = b + 1\\nvalue 5\\n∂y/∂y = 1"]
+    )
+    assert len(edges) == 2
+
+
+def test_dot_escape():
+    assert diagram.dot_escape('a"b\\c\nd\x01') == 'a\\"b\\\\c\\nd '
+
+
+def hostile_report():
+    """The lesson's report with user text full of DOT/Mermaid metacharacters."""
+    r = lesson_report()
+    evil = 'q"]; n9 -> n0 [label="x\\" <b>#35; [a] {c} | `t` ;'
+    nodes = tuple(dataclasses.replace(n, expr=evil) if n.id == 2 else n for n in r.nodes)
+    return dataclasses.replace(r, nodes=nodes, expression=evil + LESSON)
+
+
+def test_dot_survives_hostile_labels():
+    text = diagram.to_dot(hostile_report())
+    nodes, edges = parse_dot(text)
+    assert len(nodes) == 8 and len(edges) == 8
+    if HAS_DOT:
+        svg = diagram_svg(text)
+        assert len(svg_groups(svg, "node")) == 8
+
+
+def diagram_svg(text: str) -> ET.Element:
+    from backprop_cli.commands.pictures import render_with_dot
+
+    return ET.fromstring(render_with_dot(text, "svg"))
+
+
+def svg_groups(root: ET.Element, cls: str) -> list:
+    return [g for g in root.iter(f"{SVG_NS}g") if g.get("class") == cls]
+
+
+@pytest.mark.skipif(
+    not HAS_DOT, reason="Graphviz dot is not installed (structure is checked above)"
+)
+def test_dot_renders_with_graphviz():
+    root = diagram_svg(diagram.to_dot(lesson_report()))
+    assert len(svg_groups(root, "node")) == 8
+    assert len(svg_groups(root, "edge")) == 8
+    texts = [t.text for t in root.iter(f"{SVG_NS}text")]
+    for expected in (
+        "value 10",
+        "value 5",
+        "value 50",
+        "∂z/∂x = 5",
+        "∂z/∂y = 10",
+        "∂z/∂b = 15",
+        "∂z/∂w = 10",
+    ):
+        assert expected in texts
+
+
+# -- Mermaid -----------------------------------------------------------------------------------
+M_NODE = re.compile(r'^    (n\d+)(\["[^"]*"\]|\(\["[^"]*"\]\))$')
+M_EDGE = re.compile(r'^    (n\d+) (?:-->\|"([^"]*)"\||-\.->) (n\d+)$')
+
+
+def parse_mermaid(text: str):
+    lines = text.strip().splitlines()
+    assert lines[0] == "flowchart LR"
+    nodes, edges = {}, []
+    for line in lines[1:]:
+        if m := M_NODE.match(line):
+            assert m.group(1) not in nodes, f"node {m.group(1)} defined twice"
+            label = m.group(2).strip('([])"')
+            assert not re.search(
+                r'["\[\]{}|<>`;]', re.sub(r"#\d+;", "", label.replace("<br/>", ""))
+            ), label
+            nodes[m.group(1)] = label
+        elif m := M_EDGE.match(line):
+            edges.append((m.group(1), m.group(3), m.group(2)))
+        else:
+            assert re.match(r"^    (classDef \w+ [\w:#,]+|class [n\d,]+ \w+)$", line), (
+                f"unexpected line {line!r}"
+            )
+    for a, b, _ in edges:
+        assert a in nodes and b in nodes
+    return nodes, edges
+
+
+def test_mermaid_lesson_graph():
+    nodes, edges = parse_mermaid(diagram.to_mermaid(lesson_report()))
+    assert len(nodes) == 8 and len(edges) == 8
+    assert nodes["n4"] == "x = 2*w + b<br/>value 10<br/>∂z/∂x = 5"
+    assert nodes["n3"] == "b = 4<br/>∂z/∂b = 15"
+    labels = {(a, b): lab for a, b, lab in edges}
+    assert labels[("n6", "n7")] == "∂z/∂y = 10"
+    assert labels[("n0", "n2")] is None
+
+
+def test_mermaid_escapes_hostile_labels():
+    nodes, edges = parse_mermaid(diagram.to_mermaid(hostile_report()))
+    assert len(nodes) == 8 and len(edges) == 8
+    assert (
+        "#34;" in nodes["n2"] and "#91;a#93;" in nodes["n2"]
+    )  # quote and brackets as entity codes
+
+
+# -- the terminal tree ---------------------------------------------------------------------------
+LESSON_TREE = """\
+z = x*y = 50   ∂z/∂z = 1
+├── x = 2*w + b = 10   ∂z/∂x = 5   via ∂z/∂x = 5
+│   ├── 2*w = 6   ∂z/∂(2*w) = 5   via ∂x/∂(2*w) = 1
+│   │   ├── 2 (constant)
+│   │   └── w = 3   ∂z/∂w = 10   via ∂(2*w)/∂w = 2
+│   └── b = 4   ∂z/∂b = 15   via ∂x/∂b = 1
+└── y = b + 1 = 5   ∂z/∂y = 10   via ∂z/∂y = 10
+    ├── ↑ b (see above)   via ∂y/∂b = 1
+    └── 1 (constant)
+"""
+
+
+def render_tree(tree) -> str:
+    console = Console(width=100, file=io.StringIO(), color_system=None)
+    console.print(tree)
+    return console.file.getvalue()
+
+
+def test_tree_snapshot_shared_node_referenced_once():
+    assert render_tree(diagram.to_tree(lesson_report())) == LESSON_TREE
+
+
+def test_tree_reference_always_points_above():
+    # b is an input of z directly and, deeper, of x: the full b comes first in drawing order
+    report = gradient_report(compile_program("x = b + 1; z = x*b"), {"b": 2.0})
+    text = render_tree(diagram.to_tree(report))
+    assert text.index("b = 2   ∂z/∂b = 5") < text.index("↑ b (see above)")
+    assert text.count("b = 2") == 1
+
+
+def test_tree_of_a_deep_chain_is_bounded_and_does_not_recurse():
+    n = 3000
+    prog = "a0 = x + 1; " + "; ".join(f"a{i} = a{i - 1}*1.0001" for i in range(1, n))
+    report = gradient_report(compile_program(prog), {"x": 1.0})
+    text = render_tree(diagram.to_tree(report))
+    assert text.count(diagram.ELIDED) == 1
+    assert len(text.splitlines()) < 5 * diagram.MAX_TREE_DEPTH  # not 6000 lines
+    nodes, _ = parse_dot(diagram.to_dot(report))  # the whole graph is still in DOT
+    assert len(nodes) == 2 * n + 1
+
+
+# -- `backprop graph` -----------------------------------------------------------------------------
+def test_cli_graph_default_is_the_lesson_tree():
+    result = run("graph")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == LESSON_TREE
+
+
+def test_cli_graph_formats_match_the_renderers():
+    result = run("graph", LESSON, "--at", "w=3,b=4", "--format", "dot")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == diagram.to_dot(lesson_report())
+    result = run("graph", "--format", "mermaid")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == diagram.to_mermaid(lesson_report())
+
+
+def test_cli_graph_output_text_files(tmp_path):
+    for ext, expected in (
+        (".dot", diagram.to_dot(lesson_report())),
+        (".mmd", diagram.to_mermaid(lesson_report())),
+    ):
+        target = tmp_path / f"g{ext}"
+        result = run("graph", "--output", str(target))
+        assert result.exit_code == 0, result.stderr
+        assert result.stdout == ""
+        assert target.read_text(encoding="utf-8") == expected
+        assert "wrote" in result.stderr
+
+
+def test_cli_graph_output_svg(tmp_path, monkeypatch):
+    target = tmp_path / "g.svg"
+    result = run("graph", "--output", str(target))
+    if HAS_DOT:
+        assert result.exit_code == 0, result.stderr
+        root = ET.parse(target).getroot()
+        assert len(svg_groups(root, "node")) == 8 and len(svg_groups(root, "edge")) == 8
+    else:
+        assert result.exit_code == 1
+        assert "apt-get install graphviz" in result.stderr
+    # without Graphviz, whatever this machine has: a message naming what to install, exit 1
+    import backprop_cli.commands.pictures  # noqa: F401
+
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    result = run("graph", "--output", str(tmp_path / "h.png"))
+    assert result.exit_code == 1
+    assert "install Graphviz" in result.stderr and "apt-get install graphviz" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert not (tmp_path / "h.png").exists()
+
+
+@pytest.mark.skipif(not HAS_DOT, reason="Graphviz dot is not installed")
+def test_cli_graph_output_png_and_pdf(tmp_path):
+    png, pdf = tmp_path / "g.png", tmp_path / "g.pdf"
+    assert run("graph", "-o", str(png)).exit_code == 0
+    assert png.read_bytes()[:8] == PNG_MAGIC
+    assert run("graph", "-o", str(pdf)).exit_code == 0
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+
+
+def test_cli_graph_json():
+    result = run("graph", "--json", "--format", "dot")
+    assert result.exit_code == 0, result.stderr
+    doc = strict_json(result.stdout)
+    assert doc["schema"] == "backprop.graph/1" and doc["status"] == "ok"
+    assert doc["value"] == 50.0 and doc["gradient"] == {"w": 10.0, "b": 15.0}
+    assert len(doc["nodes"]) == 8 and len(doc["edges"]) == 8
+    assert {"from": 6, "to": 7, "local": 10.0} in doc["edges"]
+    assert doc["source"] == diagram.to_dot(lesson_report())
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--format", "png"], "--format 'png'"),
+        (["--output", "g.jpeg"], "unknown file type '.jpeg'"),
+        (["--format", "mermaid", "--output", "g.dot"], "does not match"),
+        (["x +", "--at", "x=1"], ""),
+        (["--at", "q=1"], "'q' is not a variable"),
+    ],
+)
+def test_cli_graph_usage_errors_exit_2(args, message):
+    result = run("graph", *args)
+    assert result.exit_code == 2, result.stdout
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_cli_graph_domain_error_exit_1():
+    result = run("graph", "ln(x)", "--at", "x=-1")
+    assert result.exit_code == 1
+    assert "error:" in result.stderr
+
+
+def test_cli_graph_unwritable_output_exit_1(tmp_path):
+    result = run("graph", "--output", str(tmp_path / "missing-dir" / "g.dot"))
+    assert result.exit_code == 1
+    assert "cannot write" in result.stderr
+
+
+@pytest.mark.parametrize("example", help_text.EXAMPLES["graph"])
+def test_help_examples_run_verbatim(example):
+    argv = shlex.split(example)
+    assert argv[0] == "backprop"
+    result = run(*argv[1:])
+    assert result.exit_code == 0, result.stderr
+    assert run("graph", "--help").stdout.count("$ backprop graph") == len(
+        help_text.EXAMPLES["graph"]
+    )
+
+
+# -- hand-built documents (issue 3 and issue 4 schemas) -----------------------------------------------
+def descend_doc(expr, f, grad, start, eta, n, status="max_iterations"):
+    """sgd on f from start for n steps; values/loss/gradient/steps as the issue specifies."""
+    names = list(start)
+    point = dict(start)
+    rows = []
+    for k in range(n + 1):
+        g = grad(**point)
+        last = k == n
+        steps = None if last else {v: -eta * g[v] for v in names}
+        rows.append(
+            {
+                "iteration": k,
+                "values": dict(point),
+                "loss": f(**point),
+                "gradient": g,
+                "steps": steps,
+            }
+        )
+        if not last:
+            point = {v: point[v] + steps[v] for v in names}
+    return {
+        "schema": "backprop.descend/1", "expression": expr, "optimizer": "sgd", "eta": eta, "start": dict(start),
+        "tol": 1e-5, "until_loss": None, "max_iter": 10000, "status": status, "message": status,
+        "iterations": rows,
+        "result": {"values": rows[-1]["values"], "loss": rows[-1]["loss"], "iterations": n},
+    }  # fmt: skip
+
+
+def lesson_descent(n=12):
+    return descend_doc(
+        "(x - 1)^2 + 0.001",
+        lambda x: (x - 1) ** 2 + 0.001,
+        lambda x: {"x": 2 * (x - 1)},
+        {"x": 0.2},
+        0.1,
+        n,
+    )
+
+
+def lesson_solve(freeze=False):
+    """The lesson's solve: z = (2w + b)(b + 1), w = 3, vary b from 4 to the target 60."""
+    w, b, target = 3.0, 4.0, 60.0
+    rows, first = [], None
+    for k in range(50):
+        x, y = 2 * w + b, b + 1
+        z, dzdb = x * y, x + y
+        first = dzdb if first is None else first
+        err = z - target
+        done = abs(err) < 1e-5
+        rows.append({
+            "iteration": k, "values": {"w": w, "b": b, "x": x, "y": y, "z": z}, "output": z, "error": err,
+            "partials": {"b": dzdb}, "deltas": {"w": err / (2 * y), "b": err / dzdb, "x": err / y, "y": err / x},
+            "steps": None if done else {"b": -err / (first if freeze else dzdb)},
+        })  # fmt: skip
+        if done:
+            break
+        b -= err / (first if freeze else dzdb)
+    return {
+        "schema": "backprop.solve/1", "expression": LESSON, "output": "z", "target": target, "vary": ["b"],
+        "at": {"w": 3.0, "b": 4.0}, "defaulted": [], "gradient": "freeze" if freeze else "refresh",
+        "split": "even", "tol": 1e-5, "max_iter": 100, "status": "converged", "message": "converged",
+        "iterations": rows,
+        "result": {"values": rows[-1]["values"], "output": rows[-1]["output"], "error": rows[-1]["error"],
+                   "updates": len(rows) - 1},
+    }  # fmt: skip
+
+
+def two_var_solve():
+    w, b, target = 3.0, 4.0, 20.0
+    rows = []
+    for k in range(20):
+        z = w * b
+        err = z - target
+        done = abs(err) < 1e-5
+        sw, sb = -err / 2 / b, -err / 2 / w  # split even: each absorbs half the error
+        rows.append({
+            "iteration": k, "values": {"w": w, "b": b}, "output": z, "error": err, "partials": {"w": b, "b": w},
+            "deltas": {"w": err / b, "b": err / w}, "steps": None if done else {"w": sw, "b": sb},
+        })  # fmt: skip
+        if done:
+            break
+        w, b = w + sw, b + sb
+    return {
+        "schema": "backprop.solve/1", "expression": "w*b", "output": "w*b", "target": target, "vary": ["w", "b"],
+        "at": {"w": 3.0, "b": 4.0}, "defaulted": [], "gradient": "refresh", "split": "even", "tol": 1e-5,
+        "max_iter": 100, "status": "converged", "message": "converged", "iterations": rows,
+        "result": {"values": rows[-1]["values"], "output": rows[-1]["output"], "error": rows[-1]["error"],
+                   "updates": len(rows) - 1},
+    }  # fmt: skip
+
+
+def sweep_doc():
+    runs = []
+    for eta, n, status in ((0.1, 40, "converged"), (0.4, 10, "converged"), (1.0, 6, "oscillating"),
+                           (1.1, 30, "diverged")):  # fmt: skip
+        runs.append(
+            descend_doc(
+                "(x - 1)^2 + 0.1",
+                lambda x: (x - 1) ** 2 + 0.1,
+                lambda x: {"x": 2 * (x - 1)},
+                {"x": -0.8},
+                eta,
+                n,
+                status,
+            )
+        )
+    return {"schema": "backprop.descend-sweep/1", "runs": runs}
+
+
+def test_hand_built_documents_match_the_lesson():
+    """The fixtures themselves carry the lesson's numbers (domain.md)."""
+    xs = [row["values"]["x"] for row in lesson_descent()["iterations"]]
+    assert xs[:4] == pytest.approx([0.2, 0.36, 0.488, 0.5904])
+    freeze = lesson_solve(freeze=True)
+    assert freeze["iterations"][1]["values"]["b"] == pytest.approx(4.66667, abs=1e-5)
+    assert freeze["iterations"][1]["output"] == pytest.approx(60.4444, abs=1e-4)
+    assert freeze["result"]["updates"] == 6
+    refresh = lesson_solve()
+    assert refresh["result"]["updates"] == 3
+    assert refresh["result"]["values"]["b"] == pytest.approx((-7 + 265**0.5) / 2, abs=1e-9)
+
+
+# -- plots -----------------------------------------------------------------------------------------
+def png_size(path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == PNG_MAGIC and data[12:16] == b"IHDR"
+    return struct.unpack(">II", data[16:24])
+
+
+def svg_ids(path) -> list[str]:
+    root = ET.parse(path).getroot()
+    assert root.tag == f"{SVG_NS}svg"
+    return [el.get("id") for el in root.iter() if el.get("id")]
+
+
+def iterate_ids(path) -> list[str]:
+    return [i for i in svg_ids(path) if re.fullmatch(r"iterate-\d+", i)]
+
+
+EXPECTED_PIXELS = (round(plot.FIGSIZE[0] * plot.DPI), round(plot.FIGSIZE[1] * plot.DPI))
+
+CASES = {
+    "descend-1": (plot.plot_descend, lambda: lesson_descent(12), 13),
+    "descend-2": (
+        plot.plot_descend,
+        lambda: descend_doc(
+            "x^2 + 3*y^2",
+            lambda x, y: x * x + 3 * y * y,
+            lambda x, y: {"x": 2 * x, "y": 6 * y},
+            {"x": 2.0, "y": 1.0},
+            0.1,
+            20,
+        ),
+        21,
+    ),
+    "descend-3": (
+        plot.plot_descend,
+        lambda: descend_doc(
+            "x^2 + y^2 + u^2",
+            lambda x, y, u: x * x + y * y + u * u,
+            lambda x, y, u: {"x": 2 * x, "y": 2 * y, "u": 2 * u},
+            {"x": 1.0, "y": -1.0, "u": 0.5},
+            0.2,
+            8,
+        ),
+        0,  # more than two variables: the paths, no curve to place iterates on
+    ),
+    "descend-oscillating": (
+        plot.plot_descend,
+        lambda: descend_doc(
+            "x^2", lambda x: x * x, lambda x: {"x": 2 * x}, {"x": -0.8}, 1.0, 6, "oscillating"
+        ),
+        7,
+    ),
+    "solve-1": (plot.plot_solve, lambda: lesson_solve(freeze=True), 7),
+    "solve-2": (plot.plot_solve, two_var_solve, 0),
+    "sweep": (plot.plot_sweep, sweep_doc, 0),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_plots_png_and_svg(case, tmp_path):
+    draw, make, markers = CASES[case]
+    doc = make()
+    png, svg = tmp_path / f"{case}.png", tmp_path / f"{case}.svg"
+    draw(doc, str(png))
+    draw(doc, str(svg))
+    assert png_size(png) == EXPECTED_PIXELS
+    assert png.stat().st_size > 20_000  # a real picture, not an empty canvas
+    assert len(iterate_ids(svg)) == markers
+    if case in ("descend-3", "solve-2"):
+        names = doc["vary"] if "vary" in doc else list(doc["start"])
+        assert sorted(i for i in svg_ids(svg) if i.startswith("path-")) == sorted(
+            f"path-{v}" for v in names
+        )
+
+
+def test_sweep_marks_the_diverging_run(tmp_path):
+    svg = tmp_path / "s.svg"
+    plot.plot_sweep(sweep_doc(), str(svg))
+    ids = svg_ids(svg)
+    assert [i for i in ids if i.startswith("run-")] == ["run-0", "run-1", "run-2", "run-3"]
+    assert [i for i in ids if i.startswith("clipped-")] == ["clipped-3"]  # only η = 1.1 diverged
+    fig = plot.sweep_figure(sweep_doc())
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels == [
+        "η = 0.1: converged (40 steps)", "η = 0.4: converged (10 steps)",
+        "η = 1: oscillating (6 steps)", "η = 1.1: diverged (30 steps)",
+    ]  # fmt: skip
+    assert fig.axes[0].get_yscale() == "log"
+
+
+def test_titles_and_labels_say_what_is_drawn():
+    fig = plot.descend_figure(lesson_descent(12))
+    title = fig._suptitle.get_text()
+    assert "(x - 1)^2 + 0.001" in title and "η = 0.1" in title and "sgd" in title
+    curve, losses = fig.axes
+    assert curve.get_xlabel() == "x" and "loss" in curve.get_ylabel()
+    assert losses.get_yscale() == "log" and losses.get_xlabel() == "iteration"
+    fig = plot.solve_figure(lesson_solve(freeze=True))
+    title = fig._suptitle.get_text()
+    assert "z = 60" in title and LESSON in title and "varying b" in title and "freeze" in title
+    assert "converged after 6 updates" in title
+    assert fig.axes[0].get_xlabel() == "b" and fig.axes[1].get_yscale() == "log"
+
+
+def test_newton_steps_run_from_each_iterate_to_the_target():
+    doc = lesson_solve()
+    fig = plot.solve_figure(doc)
+    ax = fig.axes[0]
+    steps = [ln for ln in ax.get_lines() if ln.get_color() == "C2"]
+    assert len(steps) == doc["result"]["updates"]
+    rows = doc["iterations"]
+    for k, line in enumerate(steps):
+        (x0, x1), (z0, z1) = line.get_xdata(), line.get_ydata()
+        assert (x0, z0) == (rows[k]["values"]["b"], rows[k]["output"])
+        assert (x1, z1) == (rows[k + 1]["values"]["b"], 60.0)
+        # the line is the tangent: its slope is ∂z/∂b at the iterate (refresh = Newton)
+        assert (z1 - z0) / (x1 - x0) == pytest.approx(rows[k]["partials"]["b"])
+
+
+def test_failing_runs_are_marked():
+    fig = plot.descend_figure(CASES["descend-oscillating"][1]())
+    assert "OSCILLATING" in fig._suptitle.get_text()
+    assert "OSCILLATING" in [t.get_text() for t in fig.axes[0].texts]
+    doc = lesson_solve()
+    doc["status"] = "max_iterations"
+    assert "MAX ITERATIONS" in plot.solve_figure(doc)._suptitle.get_text()
+
+
+def test_long_runs_mark_a_bounded_number_of_iterates(tmp_path):
+    svg = tmp_path / "long.svg"
+    plot.plot_descend(lesson_descent(300), str(svg))
+    ids = iterate_ids(svg)
+    assert len(ids) == plot.MAX_MARKED + 1 and "iterate-300" in ids
+
+
+def test_curve_outside_the_domain_is_left_blank(tmp_path):
+    # ln(x) near 0: part of the plotted range is outside the domain
+    doc = descend_doc("-ln(x) + x", lambda x: 0.0, lambda x: {"x": 1 - 1 / x}, {"x": 0.05}, 0.01, 5)
+    png = tmp_path / "ln.png"
+    plot.plot_descend(doc, str(png))
+    assert png_size(png) == EXPECTED_PIXELS
+
+
+@pytest.mark.parametrize("ext", ["png", "svg", "pdf"])
+def test_plots_are_deterministic(ext, tmp_path):
+    for draw, make in ((plot.plot_descend, lesson_descent), (plot.plot_solve, lesson_solve),
+                       (plot.plot_sweep, sweep_doc)):  # fmt: skip
+        a, b = tmp_path / f"a.{ext}", tmp_path / f"b.{ext}"
+        draw(make(), str(a))
+        draw(make(), str(b))
+        assert a.read_bytes() == b.read_bytes()
+
+
+def test_plot_format_is_checked():
+    assert plot.plot_format("run.PNG") == "png"
+    with pytest.raises(InputError, match="unknown picture type '.jpg'"):
+        plot.plot_format("run.jpg")
+    with pytest.raises(InputError):
+        plot.plot_descend(lesson_descent(), "run.gif")
+
+
+# -- the commands' --plot ------------------------------------------------------------------------------
+def test_cli_solve_plot(tmp_path):
+    svg = tmp_path / "solve.svg"
+    result = run("solve", "--plot", str(svg), "--json")
+    assert result.exit_code == 0, result.stderr
+    doc = strict_json(result.stdout)
+    assert len(iterate_ids(svg)) == len(doc["iterations"]) == 4  # Newton: 3 updates
+    png = tmp_path / "solve.png"
+    result = run("solve", "--gradient", "freeze", "--plot", str(png), "--quiet")
+    assert result.exit_code == 0, result.stderr
+    assert png_size(png) == EXPECTED_PIXELS
