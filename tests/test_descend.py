@@ -161,8 +161,19 @@ def test_cycle_detection_unit():
     assert _cycle_period([[1.0, 1.0, 1.0, 1.0, 1.0]], 4) is None  # not moving is not a cycle
     shrinking = [[(-0.9) ** k for k in range(9)]]
     assert _cycle_period(shrinking, 8) is None
-    assert [k for k in range(1, 600) if is_checkpoint(k)][:9] == [4, 8, 16, 32, 64, 128, 256, 512]
-    assert next_checkpoint(5) == 8 and next_checkpoint(129) == 256 and next_checkpoint(256) == 256
+    assert [k for k in range(1, 2100) if is_checkpoint(k)] == [
+        4,
+        8,
+        16,
+        32,
+        64,
+        128,
+        256,
+        512,
+        1024,
+        2048,
+    ]
+    assert next_checkpoint(5) == 8 and next_checkpoint(129) == 256 and next_checkpoint(1025) == 2048
 
 
 # -- fast path = reference path --------------------------------------------------------
