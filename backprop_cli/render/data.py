@@ -29,7 +29,7 @@ def grad_tables(report) -> list:
     """The objective and its gradient; with per-sample values, one row per sample too."""
     symbol = report.output
     t = make_table(
-        f"gradient of the {report.reduce} of {symbol} = {fmt(report.value)} over {report.dataset.rows} samples",
+        f"{report.reduce} loss = {fmt(report.value)}",
         [
             ("parameter", "left"),
             ("value", "right"),
