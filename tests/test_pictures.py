@@ -645,3 +645,32 @@ def test_cli_solve_plot(tmp_path):
     result = run("solve", "--gradient", "freeze", "--plot", str(png), "--quiet")
     assert result.exit_code == 0, result.stderr
     assert png_size(png) == EXPECTED_PIXELS
+
+
+def test_cli_descend_plot(tmp_path):
+    svg = tmp_path / "descend.svg"
+    result = run("descend", "--eta", "0.1", "--x0", "0.2", "--plot", str(svg), "--json")
+    assert result.exit_code == 0, result.stderr
+    doc = strict_json(result.stdout)
+    assert len(iterate_ids(svg)) == len(doc["iterations"]) == 55  # the lesson: 54 steps to x = 1
+    assert [row["values"]["x"] for row in doc["iterations"][:3]] == pytest.approx([0.2, 0.36, 0.488])
+
+
+def test_cli_descend_sweep_plot(tmp_path):
+    svg = tmp_path / "sweep.svg"
+    args = ["descend", "(x - 1)^2 + 0.1", "--x0", "-0.8", "--eta", "0.1,0.4,1.0,1.1", "--plot", str(svg)]
+    result = run(*args, "--json")
+    assert result.exit_code == 0, result.stderr
+    statuses = [r["status"] for r in strict_json(result.stdout)["runs"]]
+    assert statuses == ["converged", "converged", "oscillating", "diverged"]
+    ids = svg_ids(svg)
+    assert [i for i in ids if i.startswith("run-")] == ["run-0", "run-1", "run-2", "run-3"]
+    assert [i for i in ids if i.startswith("clipped-")] == ["clipped-3"]
+
+
+def test_cli_failed_descend_still_plots(tmp_path):
+    png = tmp_path / "osc.png"
+    result = run("descend", "x^2", "--x0", "-0.8", "--eta", "1", "--plot", str(png), "--quiet")
+    assert result.exit_code == 1
+    assert "oscillating" in result.stderr
+    assert png_size(png) == EXPECTED_PIXELS

@@ -27,7 +27,8 @@ FORMATS = ("png", "svg", "pdf")
 FIGSIZE = (11.0, 4.6)  # inches
 DPI = 100
 MAX_MARKED = 100  # iterates drawn as individual (gid-carrying) markers; the rest as a path
-MAX_NUMBERED = 10  # iterates numbered, with their tangent and chord
+MAX_NUMBERED = 10  # iterates numbered
+MAX_TANGENTS = 6  # iterates drawn with their tangent and the chord to the next
 GRID = 400  # points on a 1-D curve
 GRID_2D = 120  # points per side of a contour grid
 FAILED = (
@@ -305,21 +306,16 @@ def _descend_curve(ax, doc: dict, var: str, program) -> None:
     lo, hi = _span(xs)
     grid = np.linspace(lo, hi, GRID)
     curve = _evaluate(program, [var], {}, [grid])
-    ax.plot(
-        grid,
-        curve,
-        color="C0",
-        linewidth=1.6,
-        label=f"loss = {_short(doc.get('expression', ''), 40)}",
-    )
-    half = 0.12 * (hi - lo)
-    for k in range(min(len(xs), MAX_NUMBERED)):
+    ax.plot(grid, curve, color="C0", linewidth=1.4, alpha=0.6,
+            label=f"loss = {_short(doc.get('expression', ''), 40)}")  # fmt: skip
+    half = 0.1 * (hi - lo)
+    for k in range(min(len(xs), MAX_TANGENTS)):
         x, y, g = xs[k], ys[k], gs[k]
         if math.isfinite(x) and math.isfinite(y) and math.isfinite(g):
-            ax.plot([x - half, x + half], [y - g * half, y + g * half], color="C2", linewidth=1.2,
-                    label="tangent (slope = gradient)" if k == 0 else None)  # fmt: skip
+            ax.plot([x - half, x + half], [y - g * half, y + g * half], color="C2", linewidth=1.6,
+                    label="tangent at the iterate (slope = gradient)" if k == 0 else None)  # fmt: skip
         if k + 1 < len(xs) and all(math.isfinite(t) for t in (x, y, xs[k + 1], ys[k + 1])):
-            ax.plot([x, xs[k + 1]], [y, ys[k + 1]], color="C1", linestyle="--", linewidth=1,
+            ax.plot([x, xs[k + 1]], [y, ys[k + 1]], color="C1", linestyle="--", linewidth=1.6,
                     label="chord to the next iterate" if k == 0 else None)  # fmt: skip
     _mark_iterates(ax, xs, ys)
     finite_curve = curve[np.isfinite(curve)]
@@ -426,7 +422,7 @@ def sweep_figure(doc: dict):
     ax.set_xlabel("iteration")
     ax.set_ylabel("loss" + (" (log scale)" if positive else ""))
     ax.grid(True, alpha=0.3)
-    ax.legend(loc="lower left", fontsize=8)
+    ax.legend(loc="best", fontsize=8)
     expr = runs[0].get("expression", "") if runs else doc.get("expression", "")
     opt = runs[0].get("optimizer", "sgd") if runs else ""
     fig.suptitle(
