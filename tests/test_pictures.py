@@ -674,3 +674,11 @@ def test_cli_failed_descend_still_plots(tmp_path):
     assert result.exit_code == 1
     assert "oscillating" in result.stderr
     assert png_size(png) == EXPECTED_PIXELS
+
+
+def test_committed_lesson_graph_source_is_current():
+    """docs/lesson-graph.dot was made by `backprop graph --output docs/lesson-graph.dot`."""
+    from pathlib import Path
+
+    committed = Path(__file__).resolve().parent.parent / "docs" / "lesson-graph.dot"
+    assert committed.read_text(encoding="utf-8") == diagram.to_dot(lesson_report())
