@@ -28,6 +28,7 @@ from .descend import DEFAULT_MAX_ITER, DEFAULT_TOL
 from .descend import GROWTH as GROWTH_LIMIT  # diverged: loss ≥ this many times max(1, start loss)
 from .objective import Objective, reduced_hessian
 from .optimizers import CurvatureError
+
 OSCILLATION_WINDOW = 6
 
 
@@ -271,7 +272,7 @@ def _verdict(ev, gnorm, tol, until_loss, loss0, epoch, epochs, updates, max_iter
         )
     if until_loss is None and gnorm < tol:
         return "converged", (
-            f"converged after {epoch} epoch{'s' if epoch != 1 else ''} ({updates} updates): every partial of the "
+            f"converged after {epoch} epoch{'s' if epoch != 1 else ''} ({updates} update{'s' if updates != 1 else ''}): every partial of the "
             f"whole-data loss is below {tol:g} in size"
         )
     if ev.value > GROWTH_LIMIT * max(loss0, 1.0):

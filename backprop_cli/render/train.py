@@ -146,7 +146,7 @@ def summary_lines(setup: dict, result: TrainResult) -> list[str]:
     point = ", ".join(f"{v} = {fmt(x)}" for v, x in result.values.items())
     lines.append(
         f"result: {escape(point)}, {setup['reduce']} loss = {fmt(result.loss)} after "
-        f"{result.epochs} epoch{'s' if result.epochs != 1 else ''} ({result.iterations} updates)"
+        f"{result.epochs} epoch{'s' if result.epochs != 1 else ''} ({result.iterations} update{'s' if result.iterations != 1 else ''})"
     )
     losses = list(result.epoch_losses)
     note = "" if len(losses) <= SPARK_WIDTH else f", last {SPARK_WIDTH} of {len(losses)}"
