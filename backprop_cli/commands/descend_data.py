@@ -137,8 +137,9 @@ def run_data_command(
     elif json_out:
         emit(view.document(setup, rows, result))
     else:
-        from ..render.data import binding_line
         from rich.markup import escape
+
+        from ..render.data import binding_line
 
         console = common.stdout_console()
         if not quiet:
