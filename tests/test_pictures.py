@@ -653,12 +653,23 @@ def test_cli_descend_plot(tmp_path):
     assert result.exit_code == 0, result.stderr
     doc = strict_json(result.stdout)
     assert len(iterate_ids(svg)) == len(doc["iterations"]) == 55  # the lesson: 54 steps to x = 1
-    assert [row["values"]["x"] for row in doc["iterations"][:3]] == pytest.approx([0.2, 0.36, 0.488])
+    assert [row["values"]["x"] for row in doc["iterations"][:3]] == pytest.approx(
+        [0.2, 0.36, 0.488]
+    )
 
 
 def test_cli_descend_sweep_plot(tmp_path):
     svg = tmp_path / "sweep.svg"
-    args = ["descend", "(x - 1)^2 + 0.1", "--x0", "-0.8", "--eta", "0.1,0.4,1.0,1.1", "--plot", str(svg)]
+    args = [
+        "descend",
+        "(x - 1)^2 + 0.1",
+        "--x0",
+        "-0.8",
+        "--eta",
+        "0.1,0.4,1.0,1.1",
+        "--plot",
+        str(svg),
+    ]
     result = run(*args, "--json")
     assert result.exit_code == 0, result.stderr
     statuses = [r["status"] for r in strict_json(result.stdout)["runs"]]
