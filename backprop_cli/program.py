@@ -50,6 +50,7 @@ class Program:
         self._functions: dict[tuple[str, ...], Callable] = {}
         self._array_functions: dict[tuple[str, ...], Callable] = {}
         self._sources: dict[tuple[str, ...], str] = {}
+        self._vg: Callable | None = None  # the generated value_and_grad, built on first use
 
     # -- description -----------------------------------------------------------------
     @property
@@ -223,11 +224,14 @@ class Program:
         dictionary out, no per-call validation beyond one lookup per name) and binds it on
         this instance, so later calls go straight to it.
         """
-        from .codegen import build_dict_function
+        vg = self._vg
+        if vg is None:
+            from .codegen import build_dict_function
 
-        vg = build_dict_function(self.function(), self.graph.variables, self._value_and_grad_slow)
-        vg.__doc__ = Program.value_and_grad.__doc__
-        self.value_and_grad = vg  # shadows the method on this instance: one call per use
+            vg = build_dict_function(self.function(), self.graph.variables, self._value_and_grad_slow)
+            vg.__doc__ = Program.value_and_grad.__doc__
+            self._vg = vg
+            self.value_and_grad = vg  # shadows the method on this instance: one call per use
         return vg(values)
 
     def _value_and_grad_slow(self, values: Mapping[str, object]):
