@@ -144,6 +144,16 @@ def _not_integer(y):
     return np.not_equal(np.mod(y, 1.0), 0.0)
 
 
+def slope(predicate: Callable) -> Callable:
+    """Mark a domain predicate that is about the derivative only (an infinite slope).
+
+    The value is defined there (sqrt(0) = 0), so a constant subexpression — whose
+    derivative is never needed — is not refused for it; a node that depends on a variable is.
+    """
+    predicate.slope_only = True
+    return predicate
+
+
 @dataclass(frozen=True, slots=True)
 class Primitive:
     op: str
@@ -180,7 +190,7 @@ TABLE: dict[str, Primitive] = {p.op: p for p in (
          "_pow({0}, {1})", ("_pow_dx({0}, {1})", "_pow_dy({0}, {1}, {out})"),
          [(lambda a, b: (a < 0) & _not_integer(b), "a negative base to a non-integer power is not a real number: {0}, exponent {1}"),
           (lambda a, b: (a == 0) & (b < 0), "0 to a negative power divides by zero: {0}, exponent {1}"),
-          (lambda a, b: (a == 0) & (b > 0) & (b < 1), "a power below 1 is not differentiable at base 0 (infinite slope): {0}, exponent {1}")], infix=True),
+          (slope(lambda a, b: (a == 0) & (b > 0) & (b < 1)), "a power below 1 is not differentiable at base 0 (infinite slope): {0}, exponent {1}")], infix=True),
     _row("neg", 1, "-",  lambda M, a: -a,                     lambda M, o, a: (-1.0,),                    "-{0}",                 ("-1",)),
     _row("id", 1, "=",   lambda M, a: a,                      lambda M, o, a: (1.0,),                     "{0}",                  ("1",)),
     _row("sin", 1, "sin", lambda M, a: M.sin(a),              lambda M, o, a: (M.cos(a),),                "_sin({0})",            ("_cos({0})",)),
@@ -188,10 +198,10 @@ TABLE: dict[str, Primitive] = {p.op: p for p in (
     _row("tan", 1, "tan", lambda M, a: M.tan(a),              lambda M, o, a: (1.0 + o * o,),             "_tan({0})",            ("1.0 + {out} * {out}",)),
     _row("asin", 1, "asin", lambda M, a: M.asin(a),           lambda M, o, a: (1.0 / M.sqrt(1.0 - a * a),), "_asin({0})",         ("1.0 / _sqrt(1.0 - {0} * {0})",),
          [(lambda a: (a < -1) | (a > 1), "asin needs an argument in [-1, 1]: {0}"),
-          (lambda a: (a == -1) | (a == 1), "asin is not differentiable at ±1 (infinite slope): {0}")]),
+          (slope(lambda a: (a == -1) | (a == 1)), "asin is not differentiable at ±1 (infinite slope): {0}")]),
     _row("acos", 1, "acos", lambda M, a: M.acos(a),           lambda M, o, a: (-1.0 / M.sqrt(1.0 - a * a),), "_acos({0})",        ("-1.0 / _sqrt(1.0 - {0} * {0})",),
          [(lambda a: (a < -1) | (a > 1), "acos needs an argument in [-1, 1]: {0}"),
-          (lambda a: (a == -1) | (a == 1), "acos is not differentiable at ±1 (infinite slope): {0}")]),
+          (slope(lambda a: (a == -1) | (a == 1)), "acos is not differentiable at ±1 (infinite slope): {0}")]),
     _row("atan", 1, "atan", lambda M, a: M.atan(a),           lambda M, o, a: (1.0 / (1.0 + a * a),),     "_atan({0})",           ("1.0 / (1.0 + {0} * {0})",)),
     _row("sinh", 1, "sinh", lambda M, a: M.sinh(a),           lambda M, o, a: (M.cosh(a),),               "_sinh({0})",           ("_cosh({0})",)),
     _row("cosh", 1, "cosh", lambda M, a: M.cosh(a),           lambda M, o, a: (M.sinh(a),),               "_cosh({0})",           ("_sinh({0})",)),
@@ -211,7 +221,7 @@ TABLE: dict[str, Primitive] = {p.op: p for p in (
           (lambda a, b: b == 1, "the base of log cannot be 1: {1}")]),
     _row("sqrt", 1, "sqrt", lambda M, a: M.sqrt(a),           lambda M, o, a: (0.5 / o,),                 "_sqrt({0})",           ("0.5 / {out}",),
          [(lambda a: a < 0, "sqrt needs a non-negative argument: {0}"),
-          (lambda a: a == 0, "sqrt is not differentiable at 0 (infinite slope): {0}")]),
+          (slope(lambda a: a == 0), "sqrt is not differentiable at 0 (infinite slope): {0}")]),
     _row("abs", 1, "abs", lambda M, a: M.fabs(a),             lambda M, o, a: (M.sign(a),),               "_fabs({0})",           ("_sign({0})",)),
     _row("sigmoid", 1, "sigmoid", lambda M, a: M.sigmoid(a),  lambda M, o, a: (o * (1.0 - o),),           "_sigmoid({0})",        ("{out} * (1.0 - {out})",)),
     _row("relu", 1, "relu", lambda M, a: M.maximum(a, 0.0),   lambda M, o, a: (M.step(a),),               "_maximum({0}, 0.0)",   ("_step({0})",)),

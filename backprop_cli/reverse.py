@@ -1,5 +1,8 @@
 """Reverse mode: local partials of every node, then adjoints in one backward sweep.
 
+Constant subexpressions (``2*pi``) are leaves here: no local partials, and the sweep
+stops at them (their inputs keep adjoint 0), as in the compiled code.
+
 The output is seeded with 1 and adjoints accumulate with ``+=``, so fan-out sums
 itself: ∂z/∂b = 5·1 + 10·1 = 15. The sweep is a loop over nodes in reverse creation order.
 """
@@ -15,7 +18,10 @@ def local_partials(graph: Graph, vals: list, M) -> list[tuple]:
     """∂node/∂input for every input of every node (empty tuples for variables and constants)."""
     locals_: list[tuple] = []
     for node in graph.nodes:
-        if node.op in ("var", "const") or vals[node.id] is None:  # None: not evaluated (unneeded)
+        if node.constant or node.op == "var" or vals[node.id] is None:
+            # variables and constants (``2*pi``, ``sqrt(0)``) have no partials we use: a
+            # constant's derivative is never needed and may not exist (sqrt at 0);
+            # None: not evaluated, the output does not depend on it
             locals_.append(())
             continue
         args = [vals[i] for i in node.inputs]
@@ -50,7 +56,7 @@ def adjoints(graph: Graph, locals_: list[tuple], output: int | None = None) -> l
     nodes = graph.nodes
     for i in range(out, -1, -1):
         a = adj[i]
-        if a is None:
+        if a is None or not locals_[i]:
             continue
         for k, j in enumerate(nodes[i].inputs):
             contribution = a * locals_[i][k]
