@@ -108,7 +108,7 @@ def gradient_report(
     )
     consumers: dict[int, list[Term]] = {}
     for n in graph.nodes:
-        if not relevant[n.id]:
+        if not relevant[n.id] or not trace.locals[n.id]:  # constants are leaves of the sweep
             continue
         for k, j in enumerate(n.inputs):
             consumers.setdefault(j, []).append(Term(n.id, trace.adjoints[n.id], trace.locals[n.id][k]))
