@@ -453,6 +453,25 @@ def bench_w3(cfg: Config, rows: list[Row]) -> None:
         f(*args)
         times.append(time.perf_counter() - t0)
     n_ops = sum(1 for n in p.nodes if n.op not in ("var", "const", "id"))
+    # where the compile time goes: parse, graph, code generation (emit + Python's compile)
+    from backprop_cli.graph import build
+    from backprop_cli.parser import parse
+    from backprop_cli.program import Program
+
+    parts: dict[str, list[float]] = {"parse": [], "graph": [], "codegen": []}
+    for _ in range(cfg.compile_runs):
+        t0 = time.perf_counter()
+        tree = parse(g.text)
+        t1 = time.perf_counter()
+        graph = build(tree)
+        t2 = time.perf_counter()
+        Program(graph).function(g.variables)
+        t3 = time.perf_counter()
+        parts["parse"].append(t1 - t0)
+        parts["graph"].append(t2 - t1)
+        parts["codegen"].append(t3 - t2)
+    cfg.notes.append("W3 compile time, medians: " + ", ".join(
+        f"{k} {statistics.median(v) * 1e3:.1f} ms" for k, v in parts.items()))  # fmt: skip
     want = hand(*args)
     check_same("W3", f(*args), want, rel=1e-7)
     point = dict(g.point)
