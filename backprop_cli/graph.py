@@ -21,7 +21,7 @@ class Node:
     op: str  # "var", "const", or a key of primitives.TABLE
     inputs: tuple[int, ...]
     name: str | None  # variable name, or the assigned name of a named intermediate
-    expr: str  # the source text of the subexpression (the name, for variables)
+    expr: str  # the subexpression's source text (the name, for variables); see excerpt()
     span: Span
     value: float | None = None  # for "const" nodes
     constant: bool = False  # depends on no variable
@@ -42,6 +42,22 @@ class Graph:
         """What a person calls node i: its name, else its subexpression."""
         node = self.nodes[i]
         return node.name if node.name is not None else node.expr
+
+
+EXPR_CHARS = 100  # longer subexpression texts are shortened in the middle with '…'
+
+
+def excerpt(source: str, span: Span, limit: int = EXPR_CHARS) -> str:
+    """The text of *span*, shortened in the middle past *limit* characters.
+
+    Storing every node's full text would be quadratic (a 20 000-term sum held
+    over a gigabyte of labels); ``span`` still gives the exact text.
+    """
+    if span.end - span.start <= limit:
+        return source[span.start : span.end]
+    head = (2 * limit) // 3
+    tail = limit - head - 1
+    return source[span.start : span.start + head] + "…" + source[span.end - tail : span.end]
 
 
 def _children(n) -> tuple:
@@ -65,7 +81,7 @@ class _Builder:
     def add(self, op, inputs, span, *, name=None, value=None, expr=None) -> int:
         constant = op == "const" or (op != "var" and all(self.rows[i][6] for i in inputs))
         if expr is None:
-            expr = self.source[span.start : span.end]
+            expr = excerpt(self.source, span)
         self.rows.append([op, tuple(inputs), name, expr, span, value, constant])
         return len(self.rows) - 1
 
