@@ -268,7 +268,9 @@ def test_anything_fails_only_with_backprop_errors(text, at):
     # the compiled code and the interpreter reach the same verdict, always
     assert traced[0] == compiled[0], (traced, compiled)
     # forward mode computes other intermediates (tangents, not adjoints): at subnormal or
-    # near-overflow inputs one may overflow where the other does not (x/x at 5e-324, whose
-    # local partial 1/x is inf). Elsewhere the verdicts must match.
-    if all(v == 0 or 1e-100 < abs(v) < 1e100 for v in at.values()):
+    # near-overflow inputs or constants one may overflow where the other does not (x/x at
+    # 5e-324, whose local partial 1/x is inf; x*pow(1e308, x)*1e308 at 0, whose tangent
+    # ln(1e308)·1e308 is inf). Elsewhere the verdicts must match.
+    moderate = "1e308" not in text and "1e-308" not in text
+    if moderate and all(v == 0 or 1e-100 < abs(v) < 1e100 for v in at.values()):
         assert traced[0] == forward_mode[0], (traced, forward_mode)
