@@ -3,6 +3,15 @@
 Exit codes: 0 success · 1 valid input but the computation failed (domain error,
 overflow, diverged, oscillating, did not converge) · 2 usage or input error (bad flag,
 bad expression, value over a documented limit) · 130 interrupted.
+
+Manners every command gets from :class:`Command` (cli.md): usage errors detected by
+Click itself (unknown option, missing or ill-typed option value, extra argument) exit 2
+with the message on stderr, control characters escaped, and — when ``--json`` or
+``--jsonl`` was given before ``--`` — one strict JSON document ``{"schema":
+"backprop.<command>/1", "status": "usage_error", "message": ..., "error": {...}}`` on
+stdout; an expression that starts with '-' gets the hint to put '--' before it; Ctrl-C
+exits 130 with one line on stderr; a closed stdout ends quietly; an unanticipated bug
+prints one line (a traceback only with --debug or BACKPROP_DEBUG=1).
 """
 
 from __future__ import annotations
@@ -20,27 +29,124 @@ except ImportError:  # pragma: no cover - older Typer
     import click
 
 
+def _wants_json(args: list[str]) -> bool:
+    """--json or --jsonl among the options (before a '--')."""
+    for a in args:
+        if a == "--":
+            return False
+        if a in ("--json", "--jsonl") or a.startswith(("--json=", "--jsonl=")):
+            return True
+    return False
+
+
+def _dash_hint(exc, ctx, original: list[str]):
+    """An unknown short option that is really an expression starting with '-' (``-x^2``)."""
+    name = getattr(exc, "option_name", None) or ""
+    if not name.startswith("-") or name.startswith("--"):
+        return None
+    if "--" in original:
+        original = original[: original.index("--")]
+    letters = name[1:]
+    offending = next(
+        (a for a in original if a.startswith("-") and not a.startswith("--") and letters in a[1:]),
+        name,
+    )
+    from .errors import escape_controls
+
+    shown = escape_controls(offending).replace("'", "'\\''")
+    return click.exceptions.UsageError(
+        f"'{escape_controls(offending)}' looks like an expression that starts with '-'; "
+        f"put '--' before it: backprop {ctx.info_name} [OPTIONS] -- '{shown}'",
+        ctx,
+    )
+
+
+def _usage_error(exc, ctx, original: list[str]):
+    """The error to show for a Click usage error: hinted, control characters escaped.
+
+    With --json/--jsonl the same error also goes to stdout as one JSON document.
+    """
+    from .errors import escape_controls
+
+    new = None
+    if isinstance(exc, click.exceptions.NoSuchOption):
+        new = _dash_hint(exc, ctx, original)
+    message = (new or exc).format_message()
+    clean = escape_controls(message)
+    if new is None and clean != message:
+        new = click.exceptions.UsageError(clean, ctx)
+    if _wants_json(original) and type(exc).__name__ != "NoArgsIsHelpError":
+        from .render.jsonout import emit
+
+        schema = f"backprop.{ctx.info_name}/1"
+        emit({
+            "schema": schema,
+            "status": "usage_error",
+            "message": clean,
+            "error": {"kind": "usage_error", "message": clean},
+        })  # fmt: skip
+    return new or exc
+
+
 class Command(typer.core.TyperCommand):
-    """Adds the hint for an expression that starts with '-' (it looks like an option)."""
+    """Every backprop command: usage errors, the '-' hint, Ctrl-C, closed pipes, bugs."""
 
     def parse_args(self, ctx, args):
         original = list(args)
+        ctx.meta["backprop.args"] = original
         try:
             return super().parse_args(ctx, args)
-        except click.exceptions.NoSuchOption as exc:
-            name = exc.option_name or ""
-            offending = next((a for a in original if name and a.startswith(name)), name)
-            if offending.startswith("-") and not offending.startswith("--"):
-                raise click.exceptions.UsageError(
-                    f"'{offending}' looks like an expression that starts with '-'; "
-                    f"put '--' before it: backprop {ctx.info_name} [OPTIONS] -- '{offending}'",
-                    ctx,
-                ) from None
+        except click.exceptions.ClickException as exc:
+            raise _usage_error(exc, ctx, original) from None
+
+    def invoke(self, ctx):
+        from .commands.common import debug_enabled, quiet_broken_pipe
+
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, SystemExit):
             raise
+        except click.exceptions.ClickException as exc:  # typer.BadParameter from a command
+            raise _usage_error(exc, ctx, ctx.meta.get("backprop.args", [])) from None
+        except KeyboardInterrupt:
+            if debug_enabled():
+                raise
+            sys.stderr.write("interrupted\n")
+            raise typer.Exit(130) from None
+        except BrokenPipeError:
+            quiet_broken_pipe()
+            raise typer.Exit(0) from None
+        except Exception as exc:  # an unanticipated bug: one line, not a traceback
+            if debug_enabled():
+                raise
+            from .errors import escape_controls
+
+            sys.stderr.write(
+                escape_controls(f"internal error: {type(exc).__name__}: {exc}")
+                + "\nThis is a bug in backprop; rerun with --debug for the traceback.\n"
+            )
+            raise typer.Exit(1) from None
+
+
+class Group(typer.core.TyperGroup):
+    """The root: its own usage errors (unknown command or option) escaped like the commands'."""
+
+    def parse_args(self, ctx, args):
+        try:
+            return super().parse_args(ctx, args)
+        except click.exceptions.ClickException as exc:
+            raise _usage_error(exc, ctx, []) from None
+
+    def resolve_command(self, ctx, args):
+        try:
+            return super().resolve_command(ctx, args)
+        except click.exceptions.ClickException as exc:
+            raise _usage_error(exc, ctx, []) from None
 
 
 app = typer.Typer(
     name="backprop",
+    cls=Group,
     help=help_text.MAIN,
     epilog=help_text.EPILOG,
     add_completion=False,
@@ -63,8 +169,14 @@ def _root(
     version: bool = typer.Option(
         False, "--version", "-V", help="Print the version and exit.", callback=_version, is_eager=True
     ),
+    debug: bool = typer.Option(
+        False, "--debug", help="Show a Python traceback for errors (same as BACKPROP_DEBUG=1)."
+    ),
 ) -> None:
     """backprop: exact gradients of typed expressions, traced step by step."""
+    from .commands import common
+
+    common.set_debug(debug)
 
 
 def _register() -> None:
@@ -85,24 +197,33 @@ _register()
 
 
 def main() -> None:
-    """Console-script entry point: a traceback only with BACKPROP_DEBUG=1."""
+    """Console-script entry point: a traceback only with --debug or BACKPROP_DEBUG=1."""
     from .commands.common import debug_enabled, quiet_broken_pipe
 
+    code: int | str | None = 0
     try:
         app(prog_name="backprop")
+    except SystemExit as exc:
+        code = exc.code
     except BrokenPipeError:
         quiet_broken_pipe()
-        sys.exit(0)
     except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
-        sys.exit(130)
-    except SystemExit:
-        raise
-    except Exception as exc:  # an unanticipated bug: one line, not a traceback
         if debug_enabled():
             raise
+        sys.stderr.write("interrupted\n")
+        code = 130
+    except Exception as exc:  # an unanticipated bug outside a command: one line
+        if debug_enabled():
+            raise
+        from .errors import escape_controls
+
         sys.stderr.write(
-            f"internal error: {type(exc).__name__}: {exc}\n"
-            "This is a bug in backprop; rerun with BACKPROP_DEBUG=1 for the traceback.\n"
+            escape_controls(f"internal error: {type(exc).__name__}: {exc}")
+            + "\nThis is a bug in backprop; rerun with --debug for the traceback.\n"
         )
-        sys.exit(1)
+        code = 1
+    try:  # output still buffered for a reader that has gone away (`| head -1`)
+        sys.stdout.flush()
+    except (BrokenPipeError, ValueError):
+        quiet_broken_pipe()
+    sys.exit(code)

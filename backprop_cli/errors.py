@@ -43,6 +43,25 @@ def _escape_controls(text: str) -> str:
     return "".join(out)
 
 
+def escape_controls(text: str) -> str:
+    """Message text safe for a terminal: control and invisible characters become escapes.
+
+    ``ESC[31m`` prints as ``\\x1b[31m``; newlines are kept (messages may span lines).
+    """
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if ch == "\n":
+            out.append(ch)
+        elif code < 32 or code == 127 or 0x80 <= code < 0xA0:
+            out.append(f"\\x{code:02x}")
+        elif code > 0xA0 and unicodedata.category(ch) in ("Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
+            out.append(f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
 class BackpropError(Exception):
     """Base error. ``str(err)`` is the one-line message; ``err.render()`` adds the caret lines."""
 
@@ -100,7 +119,7 @@ class BackpropError(Exception):
 
     def render(self) -> str:
         """Full human text: ``error: message`` plus caret lines and hint."""
-        head = f"error: {self.message}"
+        head = f"error: {escape_controls(self.message)}"
         loc = self.location()
         if loc and self.source is not None and "\n" in self.source.strip("\n"):
             head += f" (line {loc[0]}, column {loc[1]})"
@@ -108,7 +127,7 @@ class BackpropError(Exception):
         for text in self.caret_lines():
             lines.append("  " + text)
         if self.hint:
-            lines.append(f"hint: {self.hint}")
+            lines.append(f"hint: {escape_controls(self.hint)}")
         return "\n".join(lines)
 
     def to_json(self) -> dict:

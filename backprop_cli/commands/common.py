@@ -19,8 +19,17 @@ LESSON_GRAPH = "x = 2*w + b; y = b + 1; z = x*y"
 LESSON_AT = {"w": 3.0, "b": 4.0}
 
 
+_DEBUG = False
+
+
+def set_debug(on: bool) -> None:
+    """The root's --debug: tracebacks instead of one-line errors (like BACKPROP_DEBUG=1)."""
+    global _DEBUG
+    _DEBUG = bool(on)
+
+
 def debug_enabled() -> bool:
-    return os.environ.get("BACKPROP_DEBUG", "") not in ("", "0")
+    return _DEBUG or os.environ.get("BACKPROP_DEBUG", "") not in ("", "0")
 
 
 def stdout_console():
@@ -143,6 +152,9 @@ def boundary(json_mode: bool = False, schema: str | None = None) -> Iterator[Non
 
     With --json the error goes out as one strict JSON document on stdout as well.
     """
+    from ..render import jsonout
+
+    emitted = jsonout.EMITTED
     try:
         yield
     except BackpropError as err:
@@ -156,6 +168,13 @@ def boundary(json_mode: bool = False, schema: str | None = None) -> Iterator[Non
         print_error(err)
         raise typer.Exit(int(err.exit_code)) from None
     except KeyboardInterrupt:
+        if debug_enabled():
+            raise
+        if json_mode and jsonout.EMITTED == emitted:
+            # --json: the one document says so; --jsonl: lines already out stay complete
+            message = "interrupted (Ctrl-C) before the run finished"
+            error = {"kind": "interrupted", "message": message}
+            jsonout.emit({"schema": schema, "status": "interrupted", "message": message, "error": error})
         sys.stderr.write("interrupted\n")
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
     except BrokenPipeError:
