@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 from typing import Any
 
@@ -30,12 +31,22 @@ def clean(obj: Any) -> Any:
     return str(obj)
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+EMITTED = 0  # documents/lines emitted so far (the CLI boundary reads it on Ctrl-C)
+
+
 def dumps(doc: dict) -> str:
-    return json.dumps(clean(doc), allow_nan=False, ensure_ascii=False)
+    text = json.dumps(clean(doc), allow_nan=False, ensure_ascii=False)
+    if _SURROGATE.search(text):  # lone surrogates (undecodable bytes in argv): escape them
+        text = json.dumps(clean(doc), allow_nan=False, ensure_ascii=True)
+    return text
 
 
 def emit(doc: dict, stream=None) -> None:
     """Print one strict JSON document (or one JSON Lines record) and flush."""
+    global EMITTED
     stream = stream or sys.stdout
-    stream.write(dumps(doc) + "\n")
+    line = dumps(doc) + "\n"
+    EMITTED += 1
+    stream.write(line)
     stream.flush()
