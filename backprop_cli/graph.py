@@ -329,8 +329,13 @@ def forward(
             try:
                 v = TABLE[node.op].value(M, *args)
             except (ArithmeticError, ValueError) as exc:
+                why = f"cannot be computed: {exc}"
+                if isinstance(exc, OverflowError):  # math.exp(710), 9.0**(9**9): Python raises
+                    why = "overflows float64 (|value| > 1.8e308) with " + ", ".join(
+                        _describe(graph, node.inputs, vals, None)
+                    )
                 raise DomainError(
-                    f"`{graph.label(node.id)}` cannot be computed: {exc}",
+                    f"`{graph.label(node.id)}` {why}",
                     graph.source,
                     node.span,
                     node=node.id,
