@@ -225,9 +225,9 @@ def {fname}({params}):
     with _errstate(divide="raise", over="raise", invalid="raise", under="ignore"):
         try:
 {body}
-        except (ArithmeticError, ValueError):
+{guard}        except (ArithmeticError, ValueError):
             return _diagnose(({params}{comma}))
-{guard}    return {value}, ({grads}{gcomma})
+    return {value}, ({grads}{gcomma})
 """
 
 
@@ -269,9 +269,10 @@ def build_functions(
                 value=abody.value,
                 grads=", ".join(abody.grads),
                 gcomma=gcomma,
-                guard=(
-                    f"    _c = {' + '.join(abody.constant_guards)}\n"
-                    f"    if _c - _c != 0.0:\n        return _diagnose(({params_def}{comma}))\n"
+                guard=(  # inside the try and errstate: a numpy inf - inf raises, a float one is nan
+                    f"            _c = {' + '.join(abody.constant_guards)}\n"
+                    f"            if _c - _c != 0.0:\n"
+                    f"                raise FloatingPointError\n"
                 )
                 if abody.constant_guards
                 else "",
