@@ -16,12 +16,27 @@ prints one line (a traceback only with --debug or BACKPROP_DEBUG=1).
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 
-import typer
 
-from . import __version__
-from .commands import help_text
+def _interrupted_while_starting(signum, frame):  # pragma: no cover - timing dependent
+    sys.stderr.write("interrupted\n")
+    os._exit(130)
+
+
+# Ctrl-C while the imports below run (about 0.2 s) would print a traceback; nothing has been
+# printed yet, so leave at once with 130. The normal handler is back at the end of this module.
+try:
+    _previous_sigint = signal.signal(signal.SIGINT, _interrupted_while_starting)
+except ValueError:  # imported outside the main thread: leave signals alone
+    _previous_sigint = None
+
+import typer  # noqa: E402
+
+from . import __version__  # noqa: E402
+from .commands import help_text  # noqa: E402
 
 try:  # Typer ≥ 0.26 vendors Click
     from typer import _click as click
@@ -167,7 +182,12 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     version: bool = typer.Option(
-        False, "--version", "-V", help="Print the version and exit.", callback=_version, is_eager=True
+        False,
+        "--version",
+        "-V",
+        help="Print the version and exit.",
+        callback=_version,
+        is_eager=True,
     ),
     debug: bool = typer.Option(
         False, "--debug", help="Show a Python traceback for errors (same as BACKPROP_DEBUG=1)."
@@ -194,6 +214,9 @@ def _register() -> None:
 
 
 _register()
+
+if _previous_sigint is not None or signal.getsignal(signal.SIGINT) is _interrupted_while_starting:
+    signal.signal(signal.SIGINT, _previous_sigint or signal.default_int_handler)
 
 
 def main() -> None:

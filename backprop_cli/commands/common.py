@@ -68,7 +68,9 @@ def read_program_text(expr: str | None, default: str) -> str:
     else:
         text = expr
     if len(text) > MAX_SOURCE_CHARS:
-        raise LimitError(f"the program is {len(text)} characters long; the limit is {MAX_SOURCE_CHARS}")
+        raise LimitError(
+            f"the program is {len(text)} characters long; the limit is {MAX_SOURCE_CHARS}"
+        )
     return text
 
 
@@ -91,7 +93,9 @@ def parse_at(items: list[str] | None, option: str = "--at") -> dict[str, float]:
         for part in item.split(","):
             part = part.strip()
             if not part:
-                raise InputError(f"{option} '{item}': empty assignment; write NAME=VALUE[,NAME=VALUE...]")
+                raise InputError(
+                    f"{option} '{item}': empty assignment; write NAME=VALUE[,NAME=VALUE...]"
+                )
             if "=" not in part:
                 raise InputError(f"{option} '{part}': expected NAME=VALUE (e.g. {option} w=3,b=4)")
             name, _, raw = part.partition("=")
@@ -111,14 +115,18 @@ def check_names(program, values: dict[str, float], option: str = "--at") -> None
     for name in values:
         if name not in program.variables:
             if name in program.named:
-                raise InputError(f"{option} {name}: '{name}' is computed by the program, not an input variable")
+                raise InputError(
+                    f"{option} {name}: '{name}' is computed by the program, not an input variable"
+                )
             raise InputError(
                 f"{option} {name}: '{name}' is not a variable of the program"
                 + suggest(name, program.variables)
             )
 
 
-def point_with_defaults(program, given: dict[str, float], quiet: bool = False, names=None) -> tuple[dict, list[str]]:
+def point_with_defaults(
+    program, given: dict[str, float], quiet: bool = False, names=None
+) -> tuple[dict, list[str]]:
     """Values for every variable (or only ``names``); missing ones start at 1.0 with a warning."""
     check_names(program, given)
     values, defaulted = {}, []
@@ -163,7 +171,12 @@ def boundary(json_mode: bool = False, schema: str | None = None) -> Iterator[Non
         if json_mode:
             from ..render.jsonout import emit
 
-            doc = {"schema": schema, "status": err.kind, "message": err.message, "error": err.to_json()}
+            doc = {
+                "schema": schema,
+                "status": err.kind,
+                "message": err.message,
+                "error": err.to_json(),
+            }
             emit(doc)
         print_error(err)
         raise typer.Exit(int(err.exit_code)) from None
@@ -174,7 +187,9 @@ def boundary(json_mode: bool = False, schema: str | None = None) -> Iterator[Non
             # --json: the one document says so; --jsonl: lines already out stay complete
             message = "interrupted (Ctrl-C) before the run finished"
             error = {"kind": "interrupted", "message": message}
-            jsonout.emit({"schema": schema, "status": "interrupted", "message": message, "error": error})
+            jsonout.emit(
+                {"schema": schema, "status": "interrupted", "message": message, "error": error}
+            )
         sys.stderr.write("interrupted\n")
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
     except BrokenPipeError:

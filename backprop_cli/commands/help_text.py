@@ -48,8 +48,18 @@ LANGUAGE = (
 )
 
 LIMITS = (
-    "Limits: 1 000 000 characters per program (1 MiB on stdin), nesting depth 256, "
-    "200 000 syntax nodes, 20 000 statements."
+    "Limits, checked before any evaluation (exit 2 naming the limit): 1 000 000 characters "
+    "per program, 1 MiB (1 048 576 bytes) on stdin, nesting depth 256 (parentheses, calls, "
+    "unary signs and powers count), 200 000 syntax nodes, 20 000 statements, 400 characters "
+    "per number literal. Numbers are float64 throughout: a literal beyond 1.8e308 is refused "
+    "(exit 2), a result beyond it is an overflow (exit 1). A leading byte-order mark is ignored."
+)
+
+MANNERS = (
+    "Results go to stdout; warnings, hints and errors to stderr. --json prints one strict "
+    "JSON document even on errors (usage errors included). Colour only on a terminal; "
+    "NO_COLOR turns it off, FORCE_COLOR on. backprop --debug (or BACKPROP_DEBUG=1) shows "
+    "a traceback."
 )
 
 EXIT_CODES = (
@@ -80,4 +90,4 @@ MAIN = "\n\n".join(
     ]
 )
 
-EPILOG = EXIT_CODES + " " + LIMITS
+EPILOG = "\n\n".join([EXIT_CODES, LIMITS, MANNERS])
