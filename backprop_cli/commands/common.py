@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import sys
 from contextlib import contextmanager
 from typing import Iterator
@@ -74,15 +75,23 @@ def read_program_text(expr: str | None, default: str) -> str:
     return text
 
 
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
 def parse_number(text: str, what: str) -> float:
-    """A finite float from option text, or an InputError saying what is wrong."""
+    """A finite float from option text, or an InputError saying what is wrong.
+
+    Plain ASCII decimals only (``3``, ``-0.5``, ``.5``, ``1e-3``): Python's ``float`` would
+    also take ``1_0``, non-ASCII digits, ``nan`` and ``inf``, which the language refuses.
+    """
     t = text.strip()
-    try:
-        value = float(t)
-    except ValueError:
-        raise InputError(f"{what}: '{text}' is not a number") from None
-    if t.lower().lstrip("+-") in ("nan", "inf", "infinity") or not math.isfinite(value):
+    if t.lower().lstrip("+-") in ("nan", "inf", "infinity"):
         raise InputError(f"{what}: '{text}' is not a finite number")
+    if not _DECIMAL.fullmatch(t):
+        raise InputError(f"{what}: '{text}' is not a number (write it like 3, -0.5, .5 or 1e-3)")
+    value = float(t)
+    if not math.isfinite(value):
+        raise InputError(f"{what}: '{text}' is not a finite number (beyond ±1.8e308)")
     return value
 
 
@@ -104,6 +113,8 @@ def parse_at(items: list[str] | None, option: str = "--at") -> dict[str, float]:
                 raise InputError(f"{option} '{part}': the name before '=' is missing")
             if not raw.strip():
                 raise InputError(f"{option} '{part}': the value after '=' is missing")
+            if name in values:
+                raise InputError(f"{option} {name}: '{name}' is given twice; give each name once")
             values[name] = parse_number(raw, f"{option} {name}")
     return values
 
