@@ -51,6 +51,7 @@ class Program:
         self._array_functions: dict[tuple[str, ...], Callable] = {}
         self._sources: dict[tuple[str, ...], str] = {}
         self._vg: Callable | None = None  # the generated value_and_grad, built on first use
+        self._loops: dict = {}  # engines' generated loops (solve_fast), keyed by their setup
 
     # -- description -----------------------------------------------------------------
     @property

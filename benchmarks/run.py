@@ -615,7 +615,7 @@ def bench_w5(cfg: Config, rows: list[Row]) -> None:
     label = "W5 (solve W1 = 60 for b)"
     rows.append(Row(label, "hand-written Newton loop", base, base))
     if engine is not None:
-        rows.append(Row(label, "solve engine (engines/solve.py)", m["engine"], base, 1.5))
+        rows.append(Row(label, "solve engine: solve_fast (generated Newton loop)", m["engine"], base, 1.5))
     rows.append(Row(label, "Newton loop over program.function()", m["fast"], base,
                     None if engine is not None else 1.5))  # fmt: skip
     rows.append(Row(label, "Newton loop over value_and_grad(dict)", m["dict"], base))

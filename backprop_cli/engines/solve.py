@@ -467,7 +467,18 @@ def solve(
     max_iter: int = 100,
     detail: bool = True,
 ) -> SolveRun:
-    """Run :func:`iterate` to the end and collect the rows and the result."""
+    """Run :func:`iterate` to the end and collect the rows and the result.
+
+    ``detail=False`` goes through :func:`solve_fast` (the generated loop; the same rows and
+    result, the rows built on first access)."""
+    if not detail:
+        return solve_fast(
+            program, start, target, vary, split=split, gradient=gradient, tol=tol, max_iter=max_iter
+        )
+    return _solve_reference(program, start, target, vary, split, gradient, tol, max_iter, detail)
+
+
+def _solve_reference(program, start, target, vary, split, gradient, tol, max_iter, detail) -> SolveRun:
     vary = check_vary(program, vary)
     rows: list[Iteration] = []
     res: SolveResult | None = None
@@ -506,3 +517,258 @@ def make_run(program, start, target, vary, split, gradient, tol, max_iter, rows,
         variables=tuple(program.variables),
         named=tuple(program.named),
     )
+
+
+# -- the generated Newton loop (solve_fast) ---------------------------------------------
+#
+# For one (vary, split, gradient) the whole iteration is generated around the compiled
+# body (codegen.emit): raw floats in locals, no records, no dicts. It only ever finishes a
+# run that ends ``converged`` with none of the other checks able to fire on the way; on
+# anything else (a domain error or exception, a non-finite value, partial, error or step,
+# a zero partial, max_iter, and any row where the divergence or cycle checks *might* fire —
+# conservative necessary conditions of those checks, see below) it returns None and
+# :func:`solve_fast` re-runs the reference loop from the start, so statuses, messages and
+# rows are the reference's. The records of a fast run are built lazily (on first access
+# of ``.iterations``) by that same reference run.
+#
+# Necessary conditions used (if none holds at a row, _check_run returns None there):
+# * diverged (error):   |error| > 1e12·max(1, |first error|) — tested exactly;
+# * diverged (growth):  needs 10 strict increases, so row ≥ 10 and |error| > previous |error|;
+# * diverged (runaway): the largest varied |value| > 1e12·start scale — any varied |v| over it;
+# * oscillating:        needs the point at row it to match the one L rows back (2 ≤ L ≤ 8)
+#   and the row before to match as well, so row ≥ 3; a match needs
+#   max|cur − P| ≤ 1e-3·max|cur − prev|, hence |cur₀ − P₀| ≤ 1e-3·Σ|cur − prev|.
+
+def _solve_function(program: Program, vary: tuple[str, ...], split: str, gradient: str):
+    """Generated ``_solve(start, target, tol, max_iter)`` -> ``(updates, last point, output,
+    error, start point)`` of a converged run, or None (the caller then runs the reference).
+
+    Rows 0 … P−1 are unrolled (P = 9 for small bodies: every history check on locals),
+    later rows run in a ``while`` loop with the cycle history in a list. A zero factor
+    raises ZeroDivisionError in the step (caught: None); a non-finite step shows up in the
+    next row's finiteness test, before its converged exit.
+    """
+    from ..codegen import emit, scalar_helpers
+
+    names = tuple(program.variables)
+    body = emit(program.graph, names, program.output, indent="")
+    n, k = len(names), len(vary)
+    col = {v: i for i, v in enumerate(names)}
+    xs = [f"a{col[v]}" for v in vary]
+    gs = [body.grads[col[v]] for v in vary]
+    value = body.value if body.value.replace("_", "a").replace(".", "a").isalnum() else f"({body.value})"
+    point = "(" + ", ".join(f"a{i}" for i in range(n)) + ("," if n == 1 else "") + ")"
+    fs = [f"_f{j}" for j in range(k)] if gradient == "freeze" else gs
+    if split == "even" or k == 1:
+        steps = [f"_e / {f}" if k == 1 else f"(_e / {k}) / {f}" for f in fs]
+        norm = []
+    else:
+        steps = [f"_e * {f} / _n2" for f in fs]
+        norm = [f"    _n2 = _fsum(({', '.join(f'{f} * {f}' for f in fs)},))"]
+    peel = 9 if len(body.lines) <= 30 else 3
+
+    def evaluate(row: str, first: bool) -> list[str]:
+        # row 0 also tests the output and the error (later rows: the error bound does)
+        check = [*body.grads, *body.guards] + ([body.value, "_e"] if first else xs)
+        return [
+            "try:",
+            *["    " + ln for ln in body.lines or ["pass"]],
+            "except Exception:",
+            "    return None",
+            f"_e = {value} - _target",
+            f"_c = {' + '.join(check)}",
+            "if _c - _c != 0.0:",
+            "    return None",
+            "if _ntol < _e < _tol:",
+            f"    return {row}, {point}, {value}, _e, _s0",
+        ]
+
+    def step() -> list[str]:
+        return [
+            "try:",
+            *norm,
+            "    " + ", ".join(xs) + " = " + ", ".join(f"{x} - {s}" for x, s in zip(xs, steps)),
+            "except Exception:",
+            "    return None",
+        ]
+
+    def cycle(prev0: str, olds: list[str]) -> list[str]:
+        exc = " + ".join([f"abs({xs[0]} - {prev0})"] + [f"abs({x} - _p{j})" for j, x in enumerate(xs) if j])
+        return [f"_q = {CYCLE_RETURN!r} * ({exc})"] + (
+            [f"if {' or '.join(f'abs({xs[0]} - {o}) <= _q' for o in olds)}:", "    return None"] if olds else []
+        )
+
+    runaway = " or ".join(f"not (_nps <= {x} <= _ps)" for x in xs)
+    src = [
+        "def _solve(_start, _target, _tol, _maxit):",
+        *[f"    a{i} = _float(_start[_n{i}])" for i in range(n)],
+        f"    _s0 = {point}",
+        "    if not (0.0 < _tol < _inf and -_inf < _target < _inf) or _maxit < 1:",
+        "        return None",
+        "    _ntol = -_tol",
+        *["    " + ln for ln in evaluate("0", True)],
+        f"    _dl = {DIVERGE_FACTOR!r} * _max(1.0, abs(_e))",
+        "    if not _dl < _inf:",
+        "        return None",
+        "    _ndl = -_dl",
+        f"    _ps = {DIVERGE_FACTOR!r} * _max(1.0, {', '.join(f'abs({x})' for x in xs)})",
+        "    _nps = -_ps",
+    ]
+    if gradient == "freeze":
+        src += [f"    {f} = {g}" for f, g in zip(fs, gs)]
+    src += ["    _r0 = " + xs[0], *[f"    _p{j} = {x}" for j, x in enumerate(xs) if j]]
+    src += ["    " + ln for ln in step()]
+    for r in range(1, peel):
+        src += [
+            *["    " + ln for ln in evaluate(str(r), False)],
+            f"    if _maxit <= {r} or not (_ndl <= _e <= _dl):",
+            "        return None",
+        ]
+        if r >= 3:  # runaway and cycles need four rows
+            src += [f"    if {runaway}:", "        return None"]
+            src += ["    " + ln for ln in cycle(f"_r{r - 1}", [f"_r{r - L}" for L in range(2, min(8, r) + 1)])]
+        src += [f"    _r{r} = {xs[0]}", *[f"    _p{j} = {x}" for j, x in enumerate(xs) if j]]
+        src += ["    " + ln for ln in step()]
+    src += [
+        f"    _a = abs(_e)",
+        f"    _h = [{', '.join(f'_r{r}' for r in range(max(0, peel - 8), peel))}]",
+        "    _ha = _h.append",
+        f"    _it = {peel - 1}",
+        "    while True:",
+        "        _it += 1",
+        *["        " + ln for ln in evaluate("_it", False)],
+        "        if _it >= _maxit:",
+        "            return None",
+        "        _b = abs(_e)",
+        f"        if not _b <= _dl or (_b > _a and _it >= {GROWTH_WINDOW}) or {runaway}:",
+        "            return None",
+        "        _a = _b",
+        *["        " + ln for ln in cycle("_h[-1]", [])],
+        "        for _o in _h[-8:-1]:",
+        f"            if abs({xs[0]} - _o) <= _q:",
+        "                return None",
+        f"        _ha({xs[0]})",
+        *[f"        _p{j} = {x}" for j, x in enumerate(xs) if j],
+        *["        " + ln for ln in step()],
+    ]
+    text = "\n".join(src) + "\n"
+    ns = scalar_helpers()
+    ns.update(_float=float, _inf=math.inf, _max=max, _fsum=math.fsum)
+    ns.update({f"_n{i}": name for i, name in enumerate(names)})  # names as constants, never source
+    exec(compile(text, "<backprop:solve>", "exec"), ns)  # our own generated code (codegen.py)
+    fn = ns["_solve"]
+    fn.source = text
+    return fn
+
+
+class FastSolveRun:
+    """A :class:`SolveRun` of a converged fast run: same attributes, records built lazily.
+
+    ``iterations`` re-runs the reference loop (``detail=False``) on first access, so the
+    rows are the reference's by construction; ``result`` is built from the raw floats the
+    generated loop returned (tests check it equals the reference's).
+    """
+
+    __slots__ = ("_setup", "_args", "_raw", "_cache")
+
+    def __init__(self, setup: tuple, args: tuple, raw: tuple) -> None:
+        self._setup = setup  # (program, varied, split, gradient)
+        self._args = args  # (target, tol, max_iter)
+        self._raw = raw  # (updates, last point, output, error, start point)
+        self._cache = None
+
+    program = property(lambda self: self._setup[0])
+    vary = property(lambda self: self._setup[1])
+    split = property(lambda self: self._setup[2])
+    gradient = property(lambda self: self._setup[3])
+    target = property(lambda self: self._args[0])
+    tol = property(lambda self: self._args[1])
+    max_iter = property(lambda self: self._args[2])
+
+    @property
+    def expression(self) -> str:
+        return self.program.source
+
+    @property
+    def output_name(self) -> str:
+        return self.program.output_name
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        return tuple(self.program.variables)
+
+    @property
+    def named(self) -> tuple[str, ...]:
+        return tuple(self.program.named)
+
+    @property
+    def start(self) -> dict:
+        return dict(zip(self.program.variables, self._raw[4]))
+
+    @property
+    def result(self) -> SolveResult:
+        updates, point, output, error, _ = self._raw
+        from .gradient import output_symbol
+
+        return SolveResult(
+            status="converged",
+            message=f"|error| = {_fmt(abs(error))} < tol {_fmt(self.tol)} after {updates} "
+            f"update{'s' if updates != 1 else ''}: {output_symbol(self.program)} = {_fmt(output)} "
+            f"(target {_fmt(self.target)})",
+            values=dict(zip(self.program.variables, point)),
+            output=output,
+            error=error,
+            updates=updates,
+            iterations=updates + 1,
+            gradient=self.gradient,
+            split=self.split,
+        )
+
+    @property
+    def iterations(self) -> tuple[Iteration, ...]:
+        if self._cache is None:
+            self._cache = _solve_reference(
+                self.program, self.start, self.target, self.vary, self.split, self.gradient,
+                self.tol, self.max_iter, False,
+            )  # fmt: skip
+        return self._cache.iterations
+
+
+def solve_fast(
+    program: Program,
+    start: dict,
+    target: float,
+    vary: Sequence[str] | None = None,
+    *,
+    split: str = "even",
+    gradient: str = "refresh",
+    tol: float = 1e-5,
+    max_iter: int = 100,
+) -> SolveRun | FastSolveRun:
+    """:func:`solve` with ``detail=False`` through the generated Newton loop (cached on the
+    program per vary/split/gradient); any run that does not simply converge is the
+    reference's, re-run from the start."""
+    try:
+        key = ("solve", vary, split, gradient)
+        loop = program._loops.get(key)
+    except TypeError:  # an unhashable vary (a list)
+        key = ("solve", tuple(vary), split, gradient)
+        loop = program._loops.get(key)
+    if loop is None:
+        if split not in SPLITS or gradient not in GRADIENTS:
+            return _solve_reference(program, start, target, vary, split, gradient, tol, max_iter, False)
+        varied = check_vary(program, vary)  # raises the reference's InputError
+        loop = (
+            _solve_function(program, varied, split, gradient) if varied else None,
+            (program, varied, split, gradient),
+        )
+        program._loops[key] = loop
+    fn, setup = loop
+    if fn is not None:
+        try:
+            raw = fn(start, target, tol, max_iter)
+        except (KeyError, TypeError, ValueError):  # the reference raises (or explains) it
+            raw = None
+        if raw is not None:
+            return FastSolveRun(setup, (target, tol, max_iter), raw)
+    return _solve_reference(program, start, target, vary, split, gradient, tol, max_iter, False)

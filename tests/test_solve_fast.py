@@ -1,0 +1,143 @@
+"""The generated Newton loop (engines.solve.solve_fast, solve(detail=False)) against the
+reference loop: the same status, message, result and rows on every case — both gradient
+modes, both splits, every status — and the fast path really taken when a run converges."""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+import pytest
+
+import backprop_cli as bp
+from backprop_cli.engines.solve import FastSolveRun, _solve_reference, solve, solve_fast
+
+LESSON = "x = 2*w + b; y = b + 1; z = x*y"
+LONG = "; ".join(f"t{i} = sin(w*{i % 5 + 1}) + b*{i % 3 + 1}" for i in range(20)) + "; z = " + " + ".join(
+    f"t{i}" for i in range(20)
+)
+
+
+def same(program, start, target, vary=None, **kw):
+    """solve_fast equals the reference (detail=False) in result and rows; returns the fast run."""
+    kw.setdefault("split", "even")
+    kw.setdefault("gradient", "refresh")
+    kw.setdefault("tol", 1e-5)
+    kw.setdefault("max_iter", 100)
+    fast = solve_fast(program, start, target, vary, **kw)
+    ref = _solve_reference(program, start, target, vary, kw["split"], kw["gradient"], kw["tol"], kw["max_iter"], False)
+    assert fast.result == ref.result
+    assert fast.iterations == ref.iterations
+    for attr in ("expression", "output_name", "target", "vary", "start", "gradient", "split", "tol", "max_iter",
+                 "variables", "named"):  # fmt: skip
+        assert getattr(fast, attr) == getattr(ref, attr), attr
+    # only converged runs come back from the generated loop; it may hand a converged run to
+    # the reference too (a row where a divergence or cycle check might fire)
+    assert not isinstance(fast, FastSolveRun) or ref.result.status == "converged"
+    return fast
+
+
+MODES = list(itertools.product(["even", "gradient"], ["refresh", "freeze"]))
+
+
+@pytest.mark.parametrize("split, gradient", MODES)
+def test_lesson_every_vary_and_target(split, gradient):
+    p = bp.compile(LESSON)
+    for vary, target, tol in itertools.product([["b"], ["w"], ["b", "w"], None], [60.0, 50.0, 10.0, -3.0, 0.0],
+                                               [1e-5, 1e-9, 1e-12]):  # fmt: skip
+        run = same(p, {"w": 3.0, "b": 4.0}, target, vary, split=split, gradient=gradient, tol=tol)
+        if gradient == "refresh" and run.result.status == "converged":
+            assert isinstance(run, FastSolveRun)  # Newton on the lesson: always the generated loop
+
+
+def test_w5_is_the_fast_path_and_the_lesson_numbers():
+    run = solve(bp.compile("(w*2+b)*(b+1)"), {"w": 3, "b": 4}, 60, ("b",), tol=1e-9, detail=False)
+    assert isinstance(run, FastSolveRun)
+    assert run.result.status == "converged" and run.result.updates == 4
+    assert run.result.values["b"] == pytest.approx((-7 + 265**0.5) / 2, rel=1e-14)
+    assert [r.iteration for r in run.iterations] == [0, 1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("split, gradient", MODES)
+@pytest.mark.parametrize(
+    "text, start, target, status",
+    [
+        ("x^2", {"x": 0.0}, 1.0, "zero_gradient"),  # f'(0) = 0
+        ("x^2", {"x": 3.0}, 9.0, "converged"),  # already there: 0 updates
+        ("log(x)", {"x": 1.0}, -40.0, None),  # steps out of the domain (or converges slowly)
+        ("sqrt(x)", {"x": 4.0}, -1.0, None),
+        ("x^3 - 2*x + 2", {"x": 0.0}, 0.0, None),  # Newton's 0 ↔ 1 cycle
+        ("atan(x)", {"x": 1.5}, 0.0, None),  # Newton runs away
+        ("exp(x)", {"x": 0.0}, 1e300, None),
+        ("exp(x)", {"x": 700.0}, 1.0, None),
+        ("x^2", {"x": 1.001}, 4.0, None),  # freeze: a slow see-saw
+        ("1/x", {"x": 0.5}, 1e-300, None),
+        ("x^2 + 1", {"x": 1.0}, 0.0, None),  # no root: cycles or chaos
+        ("x*y", {"x": 0.0, "y": 0.0}, 1.0, None),  # every partial 0
+        ("x*y", {"x": 0.0, "y": 2.0}, 1.0, None),  # one partial 0
+        ("x*y + sin(x)", {"x": 1.0, "y": 2.0}, 3.0, None),
+        (LONG, {"w": 0.3, "b": 0.2}, 5.0, None),  # long body: fewer unrolled rows
+        (LONG, {"w": 0.3, "b": 0.2}, 1e6, None),
+    ],
+)
+def test_statuses(text, start, target, status, split, gradient):
+    run = same(bp.compile(text), start, target, split=split, gradient=gradient, max_iter=200)
+    if status is not None and (split, gradient) == ("even", "refresh"):
+        assert run.result.status == status
+
+
+def test_every_status_is_covered():
+    seen = set()
+    cases = [
+        ("x^2", {"x": 0.0}, 1.0, {}),
+        ("x^2", {"x": 3.0}, 9.0, {}),
+        ("log(x)", {"x": 1.0}, -40.0, {}),
+        ("x^3 - 2*x + 2", {"x": 0.0}, 0.0, {}),
+        ("atan(x)", {"x": 1.5}, 0.0, {}),
+        ("exp(x)", {"x": 700.0}, 1.0, {"gradient": "freeze"}),
+        ("exp(x)", {"x": 0.0}, 1e300, {}),
+        ("x^2", {"x": 1.001}, 4.0, {"gradient": "freeze", "max_iter": 50}),
+        ("x", {"x": 1.0}, 1e300, {"gradient": "freeze"}),
+        ("x^2", {"x": 1e200}, 1.0, {"gradient": "freeze"}),
+    ]
+    for text, start, target, kw in cases:
+        seen.add(same(bp.compile(text), start, target, **kw).result.status)
+    assert seen >= {"converged", "zero_gradient", "domain_error", "oscillating", "diverged", "max_iterations"}
+    assert "non_finite" in seen or "domain_error" in seen
+
+
+@pytest.mark.parametrize("max_iter", range(1, 12))
+def test_max_iter_boundaries(max_iter):
+    for gradient in ("refresh", "freeze"):
+        same(bp.compile(LESSON), {"w": 3.0, "b": 4.0}, 60.0, ["b"], gradient=gradient, max_iter=max_iter, tol=1e-12)
+
+
+def test_random_polynomials_and_starts():
+    rng = random.Random(11)
+    for _ in range(150):
+        c = [rng.choice([-3, -2, -1, 0, 1, 2, 3]) for _ in range(4)]
+        text = f"{c[0]}*x^3 + {c[1]}*x^2 + {c[2]}*x*y + {c[3]}*y + sin(y)"
+        p = bp.compile(text)
+        start = {"x": rng.uniform(-3, 3), "y": rng.uniform(-3, 3)}
+        target = rng.uniform(-10, 10)
+        split, gradient = rng.choice(MODES)
+        vary = rng.choice([None, ["x"], ["y"], ["y", "x"]])
+        same(p, start, target, vary, split=split, gradient=gradient, tol=rng.choice([1e-5, 1e-10]),
+             max_iter=rng.choice([3, 20, 100]))  # fmt: skip
+
+
+def test_bad_arguments_raise_like_the_reference():
+    p = bp.compile(LESSON)
+    for kw in ({"tol": 0.0}, {"tol": float("nan")}, {"max_iter": 0}, {"split": "odd"}, {"gradient": "warm"}):
+        with pytest.raises(bp.errors.InputError) as a:
+            solve(p, {"w": 3.0, "b": 4.0}, 60.0, ["b"], detail=True, **kw)
+        with pytest.raises(bp.errors.InputError) as b:
+            solve(p, {"w": 3.0, "b": 4.0}, 60.0, ["b"], detail=False, **kw)
+        assert a.value.message == b.value.message
+    with pytest.raises(bp.errors.InputError):
+        solve(p, {"w": 3.0, "b": 4.0}, 60.0, ["y"], detail=False)
+    with pytest.raises(KeyError):
+        solve(p, {"w": 3.0}, 60.0, ["b"], detail=False)
+    # the cache is per setup: a later, different call is not confused by an earlier one
+    assert solve(p, {"w": 3.0, "b": 4.0}, 50.0, ["b"], detail=False).result.status == "converged"
+    assert solve(p, {"w": 3.0, "b": 4.0}, 50.0, ["w"], detail=False).result.values["b"] == 4.0
