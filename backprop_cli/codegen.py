@@ -24,6 +24,7 @@ so numpy arrays are never aliased and mutated.
 from __future__ import annotations
 
 import math
+import re
 from typing import Callable, Sequence
 
 from .graph import Graph
@@ -182,6 +183,57 @@ def emit(graph: Graph, args: Sequence[str], output: int | None = None, indent: s
         vid = graph.names[name]
         grads.append(adj.get(vid, "0.0"))
     return Body(lines, ref[out], grads, ref, adj, (guards, constant_guards))
+
+
+_TEMP = re.compile(r"\b[vg][0-9]+\b")
+#: deepest chain of inlined temporaries (keeps generated expressions far below CPython's
+#: parser nesting limits; a longer chain keeps a named temporary every MAX_INLINE levels)
+MAX_INLINE = 12
+
+
+def inline_single_use(lines: list[str], keep: Sequence[str]) -> list[str]:
+    """Fold each temporary defined once and used once into its consumer, parenthesised.
+
+    ``lines`` are ``<indent>name = expr`` statements from :func:`emit`; ``keep`` are the
+    expressions read after them (value, gradients, guards), whose names stay. The same
+    float operations run in the same order of association, only without the name; an
+    exception may be raised from a later statement, which the callers do not rely on (any
+    exception goes to the interpreter, which names the node).
+    """
+    parsed = []
+    defs: dict[str, int] = {}
+    uses: dict[str, int] = {}
+    for ln in lines:
+        stripped = ln.lstrip()
+        name, expr = stripped.split(" = ", 1)
+        parsed.append((ln[: len(ln) - len(stripped)], name, expr))
+        defs[name] = defs.get(name, 0) + 1
+        for u in _TEMP.findall(expr):
+            uses[u] = uses.get(u, 0) + 1
+    for k in keep:
+        for u in _TEMP.findall(k):
+            uses[u] = uses.get(u, 0) + 2  # never inlined
+    pending: dict[str, tuple[str, int]] = {}
+    out: list[str] = []
+
+    def sub(m: re.Match) -> str:
+        name = m.group(0)
+        got = pending.pop(name, None)
+        if got is None:
+            return name
+        depth[0] = max(depth[0], got[1])
+        return f"({got[0]})"
+
+    for ind, name, expr in parsed:
+        depth = [0]
+        if pending:
+            expr = _TEMP.sub(sub, expr)
+        d = depth[0] + 1
+        if defs[name] == 1 and uses.get(name, 0) == 1 and d <= MAX_INLINE:
+            pending[name] = (expr, d)
+        else:
+            out.append(f"{ind}{name} = {expr}")
+    return out
 
 
 def _templates(graph: Graph, node) -> tuple[str, tuple[str, ...]]:

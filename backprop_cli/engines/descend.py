@@ -251,7 +251,7 @@ def descend(
     f = program.function(names)
     ctx = _Run(program, names, opt, f, tol, until_loss, max_iter, progress)
     use_chunks = fast and type(opt) is SGD and len(names) > 0
-    result = ctx.run(point, _chunk_function(program, names) if use_chunks else None)
+    result = ctx.run(point, _chunk_function(program, names, tol) if use_chunks else None)
     return Descent(
         program=program,
         names=names,
@@ -309,9 +309,9 @@ class _Run:
         """Run rows k … stop−1 in the generated loop; the row to resume at (plain loop)."""
         lim = self.limits
         lo = -lim.loss if self.until is None else max(self.until, -lim.loss)
-        appends = [xs.append for xs in self.points]
+        extends = [xs.extend for xs in self.points]
         point = [xs[-1] for xs in self.points]
-        k2 = chunk(*point, self.opt.eta, self.tol, lo, lim.loss, k, stop, *appends)
+        k2 = chunk(*point, self.opt.eta, self.tol, lo, lim.loss, k, stop, *extends)
         # a non-finite gradient shows up as a non-finite next point: back up one row so the
         # plain loop meets it exactly where it would have
         if k2 > k and not all(math.isfinite(xs[k2]) for xs in self.points):
@@ -484,73 +484,82 @@ class _Run:
 
 # -- the generated sgd loop --------------------------------------------------------------
 
-_CHUNK_TEMPLATE = """\
-def _chunk({params}, _eta, _tol, _lo, _hi, _k0, _stop, {appends}):
-    _ntol = -_tol
-    for _k in range(_k0, _stop):
-        try:
-{body}
-        except Exception:
-            return _k
-        if {converged}:
-            return _k
-        if not (_lo <= {value} < _hi):
-            return _k
-{updates}
-{records}
-    return _stop
-"""
-
 _CHUNKS: weakref.WeakKeyDictionary[Program, dict] = weakref.WeakKeyDictionary()
+UNROLL = 4  # rows per pass of the generated loop (the new points are recorded with one extend)
 
 
-def _chunk_function(program: Program, names: Sequence[str]):
-    """Generated ``_chunk(a0.., eta, tol, lo, hi, k0, stop, append0..) -> k``.
+def _chunk_function(program: Program, names: Sequence[str], tol: float = 1.0):
+    """Generated ``_chunk(a0.., eta, tol, lo, hi, k0, stop, extend0..) -> k``.
 
     Runs rows k0 … stop−1 of plain descent with checks 1–3 of the module docstring (the
-    compiled body inlined, one step ``a ← a − η·g`` per row, each new point appended) and
-    returns the first row it did not finish: ``stop``, or a row for the plain loop to look
-    at (converged, loss out of bounds, or an exception to be explained by the interpreter).
-    Cached on the program.
+    compiled body inlined, single-use temporaries folded into their consumers, one step
+    ``a ← a − η·g`` per row, the new points recorded with one ``extend`` per
+    :data:`UNROLL` rows) and returns the first row it did not finish: ``stop``, or a row
+    for the plain loop to look at (converged, loss out of bounds, or an exception to be
+    explained by the interpreter). The plain loop evaluates and checks that row exactly,
+    then resumes here.
+
+    Variants (cached on the program): with ``tol == 0`` the gradient test |g| < tol can
+    never hold and is left out.
     """
     cache = _CHUNKS.setdefault(program, {})
-    key = tuple(names)
+    key = (tuple(names), tol == 0.0)
     if key in cache:
         return cache[key]
-    from ..codegen import emit, scalar_helpers
+    from ..codegen import emit, inline_single_use, scalar_helpers
 
-    body = emit(program.graph, names, program.output, indent=" " * 12)
+    body = emit(program.graph, names, program.output, indent="")
     n = len(names)
-    params = ", ".join(f"a{i}" for i in range(n))
-    appends = ", ".join(f"_ap{i}" for i in range(n))
-    # a gradient that is a plain name or a literal is used as is; anything else gets a name
-    gnames, glines = [], []
-    for i, g in enumerate(body.grads):
-        if g.replace("_", "a").isalnum():
-            gnames.append(g)
-        else:
-            glines.append(f"            _g{i} = {g}")
-            gnames.append(f"_g{i}")
-    value = (
-        body.value
-        if body.value.replace("_", "a").replace(".", "a").isalnum()
-        else f"({body.value})"
-    )
-    src = _CHUNK_TEMPLATE.format(
-        params=params,
-        appends=appends,
-        body="\n".join(body.lines + glines) or "            pass",
-        value=value,
-        converged=" and ".join(f"_ntol < {g} < _tol" for g in gnames),
-        # simultaneous: a gradient may be another variable itself (∂(x·y)/∂x = y)
-        updates=f"        {params} = "
-        + ", ".join(f"a{i} - _eta * {g}" for i, g in enumerate(gnames)),
-        records="\n".join(f"        _ap{i}(a{i})" for i in range(n)),
-    )
+    xs = [f"a{i}" for i in range(n)]
+    with_tol = not key[1]
+    keep = [body.value, *body.guards] + (body.grads if with_tol else [])
+    # gradients: used as they are (a name, a literal) or, when the test needs them, named
+    grads = [g if g.replace("_", "a").replace(".", "a").replace("-", "a").isalnum() else f"({g})" for g in body.grads]
+    value = body.value if body.value.replace("_", "a").replace(".", "a").isalnum() else f"({body.value})"
+    checks = []
+    if with_tol:
+        checks.append(" and ".join(f"_ntol < {g} < _tol" for g in grads))
+    checks.append(f"not (_lo <= {value} < _hi)")
+    # simultaneous: a gradient may be another variable itself (∂(x·y)/∂x = y)
+    update = ", ".join(xs) + " = " + ", ".join(f"a{i} - _eta * {g}" for i, g in enumerate(grads))
+
+    # the update is the last statement: a gradient used only there is folded into it
+    *lines, update = inline_single_use([*body.lines, update], keep)
+
+    def row(ind: str, fail: list[str]) -> list[str]:
+        """One row: evaluate, check (``fail`` on a stop), step."""
+        out = [f"{ind}try:", *[f"{ind}    {ln}" for ln in lines]]
+        for c in checks:
+            out += [f"{ind}    if {c}:", *[f"{ind}        {f}" for f in fail]]
+        out += [f"{ind}    {update}", f"{ind}except Exception:", *[f"{ind}    {f}" for f in fail]]
+        return out
+
+    def record(ind: str, j: int) -> list[str]:
+        """Hand the first j points of this pass to the lists."""
+        if j == 0:
+            return []
+        return [f"{ind}_ex{i}(({', '.join(f'_r{i}_{m}' for m in range(j))},))" for i in range(n)]
+
+    src = [
+        f"def _chunk({', '.join(xs)}, _eta, _tol, _lo, _hi, _k0, _stop, {', '.join(f'_ex{i}' for i in range(n))}):",
+        "    _ntol = -_tol",
+        "    _k = _k0",
+        f"    _end = _stop - {UNROLL - 1}",
+        "    while _k < _end:",
+    ]
+    for j in range(UNROLL):
+        src += row("        ", [*record("", j), f"return _k + {j}" if j else "return _k"])
+        src += [f"        _r{i}_{j} = a{i}" for i in range(n)]
+    src += record("        ", UNROLL)
+    src += [f"        _k += {UNROLL}", "    while _k < _stop:"]
+    src += row("        ", ["return _k"])
+    src += [f"        _ex{i}((a{i},))" for i in range(n)]
+    src += ["        _k += 1", "    return _k"]
+    text = "\n".join(src) + "\n"
     ns = scalar_helpers()
-    exec(compile(src, "<backprop:descend>", "exec"), ns)  # our own generated code (codegen.py)
+    exec(compile(text, "<backprop:descend>", "exec"), ns)  # our own generated code (codegen.py)
     fn = ns["_chunk"]
-    fn.source = src
+    fn.source = text
     cache[key] = fn
     return fn
 

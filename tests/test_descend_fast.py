@@ -1,0 +1,53 @@
+"""The generated sgd loop's variants (tol = 0: no gradient test; until_loss: asymmetric loss
+bound; the unrolled passes and their remainder) against the plain reference loop."""
+
+from __future__ import annotations
+
+import pytest
+
+import backprop_cli
+from backprop_cli.engines.descend import UNROLL, _chunk_function, descend, sgd_fast
+
+CASES = [
+    ("(x - 1)^2 + 0.001", {"x": 0.0}, 0.01, {"tol": 0.0, "max_iter": 5000}),  # W6
+    ("(x - 1)^2 + 0.001", {"x": 0.0}, 0.01, {"tol": 0.0, "max_iter": 1029}),
+    ("x^2", {"x": 1.0}, 1.5, {"tol": 0.0}),  # grows to the loss bound
+    ("x^2", {"x": 1.0}, 1.0, {"tol": 0.0}),  # an exact see-saw
+    ("-x^2", {"x": 0.5}, 0.5, {"tol": 0.0}),  # falls through the lower bound
+    ("x^4", {"x": 1.0}, 1e100, {"tol": 0.0}),  # overflow
+    ("ln(x)", {"x": 1.0}, 2.0, {"tol": 0.0}),  # steps out of the domain
+    ("x*y + x^2 + y^2", {"x": 1.0, "y": 2.0}, 0.1, {"tol": 0.0, "max_iter": 777}),
+    ("x - y", {"x": 0.0, "y": 0.0}, 0.5, {"tol": 0.0, "until_loss": -100.0}),
+    ("exp(x) + exp(-x)", {"x": 3.0}, 0.05, {"until_loss": 2.1, "tol": 0.0}),
+    ("exp(x) + exp(-x)", {"x": 3.0}, 0.05, {"until_loss": 2.0000001}),
+    ("(x - 3)^2 * 1e6", {"x": 0.0}, 1e-7, {"tol": 0.0, "max_iter": 3000}),
+    ("sin(x) + 0.1*x^2", {"x": 2.0}, 0.3, {"tol": 1e-9, "max_iter": 4099}),
+]
+
+
+@pytest.mark.parametrize("expr,start,eta,kw", CASES)
+def test_generated_variants_agree_with_reference(expr, start, eta, kw):
+    p = backprop_cli.compile(expr)
+    fast = descend(p, start, "sgd", eta, **kw)
+    ref = descend(p, start, "sgd", eta, fast=False, **kw)
+    assert fast.stored is None and ref.stored is not None
+    assert fast.result == ref.result
+    assert fast.points == ref.points
+    assert fast.records() == ref.records()
+
+
+def test_w6_numbers():
+    d = sgd_fast(backprop_cli.compile("(x - 1)^2 + 0.001"), {"x": 0.0}, 0.01, 10_000)
+    x = 0.0
+    for _ in range(10_000):
+        x -= 0.01 * (2.0 * (x - 1.0))
+    assert d.status == "max_iterations" and d.points[0][-1] == x and len(d) == 10_001
+
+
+def test_tol_zero_variant_has_no_gradient_test():
+    p = backprop_cli.compile("(x - 1)^2 + 0.001")
+    src0 = _chunk_function(p, ("x",), 0.0).source
+    src1 = _chunk_function(p, ("x",), 1e-5).source
+    assert "_ntol <" not in src0 and "_ntol <" in src1
+    # one extend per pass, plus one per early exit (a check or an exception) and the remainder
+    assert src0.count("_ex0((") == 1 + 2 * (UNROLL - 1) + 1
