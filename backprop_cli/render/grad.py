@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rich.markup import escape
-from rich.table import Table
-
-from ..engines.gradient import GradReport
-
-if TYPE_CHECKING:  # `grad` does not load the check engine (start-up time)
-    from ..engines.check import CheckReport
 from .numbers import fmt
-from .table import make_table
+
+if TYPE_CHECKING:  # `grad --json` loads neither Rich nor the check engine (start-up time)
+    from rich.table import Table
+
+    from ..engines.check import CheckReport
+    from ..engines.gradient import GradReport
 
 GRAD_SCHEMA = "backprop.grad/1"
 CHECK_SCHEMA = "backprop.check/1"
@@ -33,6 +31,10 @@ def _d(num: str, den: str) -> str:
 
 def grad_tables(report: GradReport, out_symbol: str) -> list:
     """The node table (evaluation order) and the gradient table."""
+    from rich.markup import escape
+
+    from .table import make_table
+
     columns = [("#", "right"), ("node", "left"), ("op", "left"), ("value", "right"),
                ("local partials", "left"), (f"∂{out_symbol}/∂node", "right")]  # fmt: skip
     if report.mode == "forward":
@@ -95,6 +97,10 @@ def explain_lines(report: GradReport, out_symbol: str) -> list[str]:
 
 
 def nudge_table(report: GradReport, out_symbol: str) -> Table:
+    from rich.markup import escape
+
+    from .table import make_table
+
     d = report.nudges[0].delta if report.nudges else 0.0
     cols = ("node", "value", "nudged", f"∂{out_symbol}/∂node", "predicted", "actual", "difference")
     t = make_table(
@@ -145,6 +151,10 @@ def grad_document(report: GradReport) -> dict:
 
 
 def check_table(report: CheckReport) -> Table:
+    from rich.markup import escape
+
+    from .table import make_table
+
     cols = ("variable", "reverse", "forward", "central diff.", "|rev−fwd|", "|rev−fd|", "rel. err.", "ok")
     t = make_table(
         f"gradient check of {report.output} = {fmt(report.value)}: reverse vs forward vs central differences",
