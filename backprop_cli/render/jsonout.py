@@ -32,6 +32,7 @@ def clean(obj: Any) -> Any:
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_LINE_BREAKS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}
 EMITTED = 0  # documents/lines emitted so far (the CLI boundary reads it on Ctrl-C)
 
 
@@ -39,6 +40,10 @@ def dumps(doc: dict) -> str:
     text = json.dumps(clean(doc), allow_nan=False, ensure_ascii=False)
     if _SURROGATE.search(text):  # lone surrogates (undecodable bytes in argv): escape them
         text = json.dumps(clean(doc), allow_nan=False, ensure_ascii=True)
+    # U+0085, U+2028, U+2029 are legal inside JSON strings but end a line for many readers
+    # (str.splitlines, JavaScript): escape them so every JSON Lines record is one line.
+    if "\x85" in text or "\u2028" in text or "\u2029" in text:
+        text = text.translate(_LINE_BREAKS)
     return text
 
 
