@@ -13,8 +13,10 @@ import backprop_cli as bp
 from backprop_cli.engines.solve import FastSolveRun, _solve_reference, solve, solve_fast
 
 LESSON = "x = 2*w + b; y = b + 1; z = x*y"
-LONG = "; ".join(f"t{i} = sin(w*{i % 5 + 1}) + b*{i % 3 + 1}" for i in range(20)) + "; z = " + " + ".join(
-    f"t{i}" for i in range(20)
+LONG = (
+    "; ".join(f"t{i} = sin(w*{i % 5 + 1}) + b*{i % 3 + 1}" for i in range(20))
+    + "; z = "
+    + " + ".join(f"t{i}" for i in range(20))
 )
 
 
@@ -25,7 +27,9 @@ def same(program, start, target, vary=None, **kw):
     kw.setdefault("tol", 1e-5)
     kw.setdefault("max_iter", 100)
     fast = solve_fast(program, start, target, vary, **kw)
-    ref = _solve_reference(program, start, target, vary, kw["split"], kw["gradient"], kw["tol"], kw["max_iter"], False)
+    ref = _solve_reference(
+        program, start, target, vary, kw["split"], kw["gradient"], kw["tol"], kw["max_iter"], False
+    )
     assert fast.result == ref.result
     assert fast.iterations == ref.iterations
     for attr in ("expression", "output_name", "target", "vary", "start", "gradient", "split", "tol", "max_iter",
@@ -102,14 +106,29 @@ def test_every_status_is_covered():
     ]
     for text, start, target, kw in cases:
         seen.add(same(bp.compile(text), start, target, **kw).result.status)
-    assert seen >= {"converged", "zero_gradient", "domain_error", "oscillating", "diverged", "max_iterations"}
+    assert seen >= {
+        "converged",
+        "zero_gradient",
+        "domain_error",
+        "oscillating",
+        "diverged",
+        "max_iterations",
+    }
     assert "non_finite" in seen or "domain_error" in seen
 
 
 @pytest.mark.parametrize("max_iter", range(1, 12))
 def test_max_iter_boundaries(max_iter):
     for gradient in ("refresh", "freeze"):
-        same(bp.compile(LESSON), {"w": 3.0, "b": 4.0}, 60.0, ["b"], gradient=gradient, max_iter=max_iter, tol=1e-12)
+        same(
+            bp.compile(LESSON),
+            {"w": 3.0, "b": 4.0},
+            60.0,
+            ["b"],
+            gradient=gradient,
+            max_iter=max_iter,
+            tol=1e-12,
+        )
 
 
 def test_random_polynomials_and_starts():
@@ -128,7 +147,13 @@ def test_random_polynomials_and_starts():
 
 def test_bad_arguments_raise_like_the_reference():
     p = bp.compile(LESSON)
-    for kw in ({"tol": 0.0}, {"tol": float("nan")}, {"max_iter": 0}, {"split": "odd"}, {"gradient": "warm"}):
+    for kw in (
+        {"tol": 0.0},
+        {"tol": float("nan")},
+        {"max_iter": 0},
+        {"split": "odd"},
+        {"gradient": "warm"},
+    ):
         with pytest.raises(bp.errors.InputError) as a:
             solve(p, {"w": 3.0, "b": 4.0}, 60.0, ["b"], detail=True, **kw)
         with pytest.raises(bp.errors.InputError) as b:

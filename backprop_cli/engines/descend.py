@@ -514,8 +514,15 @@ def _chunk_function(program: Program, names: Sequence[str], tol: float = 1.0):
     with_tol = not key[1]
     keep = [body.value, *body.guards] + (body.grads if with_tol else [])
     # gradients: used as they are (a name, a literal) or, when the test needs them, named
-    grads = [g if g.replace("_", "a").replace(".", "a").replace("-", "a").isalnum() else f"({g})" for g in body.grads]
-    value = body.value if body.value.replace("_", "a").replace(".", "a").isalnum() else f"({body.value})"
+    grads = [
+        g if g.replace("_", "a").replace(".", "a").replace("-", "a").isalnum() else f"({g})"
+        for g in body.grads
+    ]
+    value = (
+        body.value
+        if body.value.replace("_", "a").replace(".", "a").isalnum()
+        else f"({body.value})"
+    )
     checks = []
     if with_tol:
         checks.append(" and ".join(f"_ntol < {g} < _tol" for g in grads))

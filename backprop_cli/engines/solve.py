@@ -478,7 +478,9 @@ def solve(
     return _solve_reference(program, start, target, vary, split, gradient, tol, max_iter, detail)
 
 
-def _solve_reference(program, start, target, vary, split, gradient, tol, max_iter, detail) -> SolveRun:
+def _solve_reference(
+    program, start, target, vary, split, gradient, tol, max_iter, detail
+) -> SolveRun:
     vary = check_vary(program, vary)
     rows: list[Iteration] = []
     res: SolveResult | None = None
@@ -539,6 +541,7 @@ def make_run(program, start, target, vary, split, gradient, tol, max_iter, rows,
 #   and the row before to match as well, so row ≥ 3; a match needs
 #   max|cur − P| ≤ 1e-3·max|cur − prev|, hence |cur₀ − P₀| ≤ 1e-3·Σ|cur − prev|.
 
+
 def _solve_function(program: Program, vary: tuple[str, ...], split: str, gradient: str):
     """Generated ``_solve(start, target, tol, max_iter)`` -> ``(updates, last point, output,
     error, start point)`` of a converged run, or None (the caller then runs the reference).
@@ -556,7 +559,11 @@ def _solve_function(program: Program, vary: tuple[str, ...], split: str, gradien
     col = {v: i for i, v in enumerate(names)}
     xs = [f"a{col[v]}" for v in vary]
     gs = [body.grads[col[v]] for v in vary]
-    value = body.value if body.value.replace("_", "a").replace(".", "a").isalnum() else f"({body.value})"
+    value = (
+        body.value
+        if body.value.replace("_", "a").replace(".", "a").isalnum()
+        else f"({body.value})"
+    )
     point = "(" + ", ".join(f"a{i}" for i in range(n)) + ("," if n == 1 else "") + ")"
     fs = [f"_f{j}" for j in range(k)] if gradient == "freeze" else gs
     if split == "even" or k == 1:
@@ -593,9 +600,13 @@ def _solve_function(program: Program, vary: tuple[str, ...], split: str, gradien
         ]
 
     def cycle(prev0: str, olds: list[str]) -> list[str]:
-        exc = " + ".join([f"abs({xs[0]} - {prev0})"] + [f"abs({x} - _p{j})" for j, x in enumerate(xs) if j])
+        exc = " + ".join(
+            [f"abs({xs[0]} - {prev0})"] + [f"abs({x} - _p{j})" for j, x in enumerate(xs) if j]
+        )
         return [f"_q = {CYCLE_RETURN!r} * ({exc})"] + (
-            [f"if {' or '.join(f'abs({xs[0]} - {o}) <= _q' for o in olds)}:", "    return None"] if olds else []
+            [f"if {' or '.join(f'abs({xs[0]} - {o}) <= _q' for o in olds)}:", "    return None"]
+            if olds
+            else []
         )
 
     runaway = " or ".join(f"not (_nps <= {x} <= _ps)" for x in xs)
@@ -626,11 +637,14 @@ def _solve_function(program: Program, vary: tuple[str, ...], split: str, gradien
         ]
         if r >= 3:  # runaway and cycles need four rows
             src += [f"    if {runaway}:", "        return None"]
-            src += ["    " + ln for ln in cycle(f"_r{r - 1}", [f"_r{r - L}" for L in range(2, min(8, r) + 1)])]
+            src += [
+                "    " + ln
+                for ln in cycle(f"_r{r - 1}", [f"_r{r - L}" for L in range(2, min(8, r) + 1)])
+            ]
         src += [f"    _r{r} = {xs[0]}", *[f"    _p{j} = {x}" for j, x in enumerate(xs) if j]]
         src += ["    " + ln for ln in step()]
     src += [
-        f"    _a = abs(_e)",
+        "    _a = abs(_e)",
         f"    _h = [{', '.join(f'_r{r}' for r in range(max(0, peel - 8), peel))}]",
         "    _ha = _h.append",
         f"    _it = {peel - 1}",
@@ -756,7 +770,9 @@ def solve_fast(
         loop = program._loops.get(key)
     if loop is None:
         if split not in SPLITS or gradient not in GRADIENTS:
-            return _solve_reference(program, start, target, vary, split, gradient, tol, max_iter, False)
+            return _solve_reference(
+                program, start, target, vary, split, gradient, tol, max_iter, False
+            )
         varied = check_vary(program, vary)  # raises the reference's InputError
         loop = (
             _solve_function(program, varied, split, gradient) if varied else None,
