@@ -38,19 +38,28 @@ class Token:
 
     A plain slotted class, not a frozen dataclass: a frozen dataclass's ``__init__`` sets
     each field through ``object.__setattr__`` (~0.5 µs a token, a third of the lexer's time
-    on long programs). Treat tokens as immutable; equality, hash and repr are a dataclass's.
+    on long programs). The span is kept as two ints (``start``, ``end``) and the
+    :class:`Span` is made on access (a Span costs ~0.3 µs to build; the parser reads the
+    ints). Treat tokens as immutable; equality, hash and repr are a dataclass's.
     """
 
-    __slots__ = ("kind", "text", "span", "value")
+    __slots__ = ("kind", "text", "start", "end", "value")
 
-    def __init__(self, kind: str, text: str, span: Span, value: float | None = None) -> None:
+    def __init__(
+        self, kind: str, text: str, start: int, end: int, value: float | None = None
+    ) -> None:
         self.kind = kind
         self.text = text
-        self.span = span
+        self.start = start
+        self.end = end
         self.value = value
 
+    @property
+    def span(self) -> Span:
+        return Span(self.start, self.end)
+
     def _key(self) -> tuple:
-        return (self.kind, self.text, self.span, self.value)
+        return (self.kind, self.text, self.start, self.end, self.value)
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not Token:
@@ -73,6 +82,7 @@ RESERVED_WORDS = frozenset((
     "try", "while", "with", "yield", "_", "case", "match", "type",
 ))  # fmt: skip
 _NON_FINITE = frozenset({"nan", "inf", "infinity"})
+_INF = float("inf")
 
 _WS = re.compile(r"[ \t\r]+")
 _NUMBER = re.compile(r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
@@ -236,7 +246,7 @@ def _number(text: str, i: int) -> Token:
             text,
             Span(i, j),
         )
-    return Token("num", lit, Span(i, j), value)
+    return Token("num", lit, i, j, value)
 
 
 def _char_error(text: str, i: int, prev: str | None) -> ParseError:
@@ -333,35 +343,80 @@ def _char_error(text: str, i: int, prev: str | None) -> ParseError:
     return err(f"unexpected character '{ch}' ({described})")
 
 
+#: One token of the common, unambiguous kinds, anchored at a position (possessive and atomic
+#: so a match never backs off to a shorter token). Anything this does not match — an
+#: unknown character, a non-ASCII (Greek) name, a number followed by a character that
+#: makes it suspicious ('.', '_', 'j', 'e'), '**', '//', '==' — goes to the careful
+#: per-character path in :func:`scan`, which decides (and words every error) as before.
+_FAST = re.compile(
+    r"[ \t\r]*+"  # blanks before the token
+    r"(?:(?P<name>[A-Za-z_][A-Za-z0-9_]*+)(?![^\x00-\x7f])"
+    r"|(?P<num>(?>(?:[0-9]++\.?+[0-9]*+|\.[0-9]++)(?:[eE][+-]?+[0-9]++)?+))(?![._jJeE_])"
+    r"|(?P<op>[-+^(),;\n]|\*(?!\*)|/(?!/)|=(?!=)))"
+)
+_KIND = {"+": "+", "-": "-", "^": "^", "(": "(", ")": ")", ",": ",", ";": "sep", "\n": "sep",
+         "*": "*", "/": "/", "=": "="}  # fmt: skip
+
+
 def scan(text: str) -> Iterator[Token]:
     """Yield the tokens of already-prepared *text* lazily, so errors surface in text order."""
     n = len(text)
     i = 0
     prev: str | None = None
+    fast = _FAST.match
+    kinds = _KIND
+    good_names: set[str] = set()  # names already checked by _check_name
+    max_literal = limits.MAX_LITERAL_CHARS
     while i < n:
+        m = fast(text, i)
+        if m is not None:
+            group = m.lastgroup
+            j = m.end()
+            lit = m.group(group)
+            if group == "name":
+                if lit not in good_names:
+                    _check_name(text, j - len(lit), j)
+                    good_names.add(lit)
+                tok = Token("name", lit, j - len(lit), j)
+            elif group == "op":
+                tok = Token(kinds[lit], lit, j - 1, j)
+            else:  # a number: refused or suspicious literals take the careful path
+                value = float(lit)
+                if (
+                    value == _INF
+                    or len(lit) > max_literal
+                    or (lit == "0" and j < n and text[j] in "xXbBoO")
+                ):
+                    tok = _number(text, j - len(lit))
+                else:
+                    tok = Token("num", lit, j - len(lit), j, value)
+            yield tok
+            prev = tok.kind
+            i = j
+            continue
         ch = text[i]
         if ch in " \t\r":
             i = _WS.match(text, i).end()
             continue
         if ch == "\n":
-            tok = Token("sep", "\n", Span(i, i + 1))
+            tok = Token("sep", "\n", i, i + 1)
         elif "0" <= ch <= "9" or (ch == "." and i + 1 < n and "0" <= text[i + 1] <= "9"):
             tok = _number(text, i)
         elif ("a" <= ch <= "z") or ("A" <= ch <= "Z") or ch == "_" or _is_greek_letter(ch):
             end = _name_end(text, i)
             _check_name(text, i, end)
-            tok = Token("name", text[i:end], Span(i, end))
+            tok = Token("name", text[i:end], i, end)
         elif ch in _OPERATORS:
             if ch == "/" and text.startswith("//", i):
                 raise ParseError(
                     "'//' is not supported", text, Span(i, i + 2), hint="use '/' for division"
                 )
-            tok = Token(_OPERATORS[ch], ch, Span(i, i + 1))
+            tok = Token(_OPERATORS[ch], ch, i, i + 1)
         elif ch == "*":
             if text.startswith("**", i):
-                tok = Token("^", "**", Span(i, i + 2))
+                tok = Token("^", "**", i, i + 2)
             else:
-                tok = Token("*", "*", Span(i, i + 1))
+                tok = Token("*", "*", i, i + 1)
         elif ch == "=":
             if text.startswith("==", i):
                 raise ParseError(
@@ -370,7 +425,7 @@ def scan(text: str) -> Iterator[Token]:
                     Span(i, i + 2),
                     hint="a single '=' assigns a name: 'y = 2*x'",
                 )
-            tok = Token("=", "=", Span(i, i + 1))
+            tok = Token("=", "=", i, i + 1)
         elif ch == ":" and text.startswith(":=", i):
             raise ParseError(
                 "':=' is not supported", text, Span(i, i + 2), hint="assign with 'name = expr'"
@@ -379,5 +434,5 @@ def scan(text: str) -> Iterator[Token]:
             raise _char_error(text, i, prev)
         yield tok
         prev = tok.kind
-        i = tok.span.end
-    yield Token("eof", "", Span(n, n))
+        i = tok.end
+    yield Token("eof", "", n, n)

@@ -150,7 +150,7 @@ class _Parser:
         if not self.open_parens:
             return None
         tok = self.open_parens[-1]
-        col = tok.span.start - (self.text.rfind("\n", 0, tok.span.start) + 1) + 1
+        col = tok.start - (self.text.rfind("\n", 0, tok.start) + 1) + 1
         return f"the '(' at column {col} is still open"
 
     def missing_operator(self) -> ParseError:
@@ -172,7 +172,7 @@ class _Parser:
                 self.open_hint(),
             )
         if tok.kind == ")" and self.prev is not None and self.prev.kind == "(":
-            return self.error("empty parentheses '()'", Span(self.prev.span.start, tok.span.end))
+            return self.error("empty parentheses '()'", Span(self.prev.start, tok.end))
         if tok.kind == ")" and not self.open_parens:
             return self.error("unmatched ')'", tok.span)
         return self.error(f"expected an expression{after}, found {_describe(tok)}", tok.span)
@@ -247,7 +247,7 @@ class _Parser:
                     self.tok.span,
                     hint="write one assignment per statement: 'a = 1; b = a'",
                 )
-            return Assign(name, tok.span, expr, Span(tok.span.start, end))
+            return Assign(name, tok.span, expr, Span(tok.start, end))
         expr, start, end = self.expr()
         if self.tok.kind == "=":
             left = self.text[start:end]
@@ -292,7 +292,7 @@ class _Parser:
 
     def wrap(self, signs: list[Token], node: Expr, start: int, end: int) -> tuple[Expr, int]:
         for sign in reversed(signs):
-            start = sign.span.start
+            start = sign.start
             node = self.make(Unary(sign.kind, node, Span(start, end)))
         return node, start
 
@@ -331,7 +331,7 @@ class _Parser:
         tok = self.tok
         if tok.kind == "num":
             self.advance()
-            return self.make(Num(tok.value, tok.span)), tok.span.start, tok.span.end
+            return self.make(Num(tok.value, tok.span)), tok.start, tok.end
         if tok.kind == "name":
             self.advance()
             name = tok.text
@@ -340,7 +340,7 @@ class _Parser:
             if name in FUNCTIONS:
                 raise self.error(f"{name} is a function; call it as {name}(...)", tok.span)
             node = Const(name, tok.span) if name in CONSTANTS else Name(name, tok.span)
-            return self.make(node), tok.span.start, tok.span.end
+            return self.make(node), tok.start, tok.end
         if tok.kind == "(":
             self.enter(tok)
             self.open_parens.append(tok)
@@ -349,7 +349,7 @@ class _Parser:
             close = self.close(tok)
             self.open_parens.pop()
             self.depth -= 1
-            return node, tok.span.start, close.span.end
+            return node, tok.start, close.end
         raise self.expected_operand()
 
     def close(self, open_tok: Token, func: str | None = None) -> Token:
@@ -366,7 +366,7 @@ class _Parser:
             )
         if tok.kind in _ATOM_START:
             raise self.missing_operator()
-        col = open_tok.span.start - (self.text.rfind("\n", 0, open_tok.span.start) + 1) + 1
+        col = open_tok.start - (self.text.rfind("\n", 0, open_tok.start) + 1) + 1
         if tok.kind == "=":
             raise self.error(
                 "'=' is not allowed inside parentheses; assignments are statements",
@@ -401,7 +401,7 @@ class _Parser:
                 if self.tok.kind == "=":
                     raise self.error(
                         "keyword arguments are not supported",
-                        Span(astart, self.tok.span.end),
+                        Span(astart, self.tok.end),
                         hint=f"pass arguments by position: {name}(...)",
                     )
                 args.append(arg)
@@ -411,7 +411,7 @@ class _Parser:
         close = self.close(open_tok, func=name)
         self.open_parens.pop()
         self.depth -= 1
-        span = Span(name_tok.span.start, close.span.end)
+        span = Span(name_tok.start, close.end)
         accepted = FUNCTIONS[name]
         if len(args) not in accepted:
             counts = " or ".join(str(k) for k in accepted)
