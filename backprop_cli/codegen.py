@@ -16,9 +16,12 @@ Two flavours come out of the same emitter:
 On any failure the generated code calls back into the interpreter, which is the reference:
 it names the node, its span and the offending value (a DomainError), or — if the alarm was
 false — returns its own, equal, result. The reverse sweep is simplified while emitting:
-adjoint 1 is not multiplied, a partial of ±1 is a copy or a negation, and a first
-contribution is an alias rather than a new variable. Accumulation never updates in place,
-so numpy arrays are never aliased and mutated.
+adjoint 1 is not multiplied, a partial of ±1 is a copy or a negation, an adjoint that is
+one name or literal is an alias rather than a new variable, each adjoint is written once
+as the sum of all its contributions (CPython's ``compile()`` costs ~1.5 µs a statement,
+the largest part of compiling a long program), and an adjoint read only once is folded
+into its reader. Accumulation never updates in place, so numpy arrays are never aliased
+and mutated.
 """
 
 from __future__ import annotations
@@ -65,20 +68,12 @@ def array_helpers() -> dict:
     return ns
 
 
-def _is_name(s: str) -> bool:
-    return s.replace("_", "a").isalnum()
+_FLOAT_LITERAL = re.compile(r"-?[0-9]+\.?[0-9]*(?:e[-+]?[0-9]+)?")
 
 
-def _paren(s: str) -> str:
-    return s if _is_name(s) or _is_float_literal(s) else f"({s})"
-
-
-def _is_float_literal(s: str) -> bool:
-    try:
-        float(s)
-    except ValueError:
-        return False
-    return True
+def _atomic(s: str) -> bool:
+    """A name or a float literal (``repr`` of a finite float): needs no parentheses."""
+    return s.isidentifier() or (s[0] in "0123456789-" and _FLOAT_LITERAL.fullmatch(s) is not None)
 
 
 class Body:
@@ -121,63 +116,125 @@ def emit(graph: Graph, args: Sequence[str], output: int | None = None, indent: s
                 needed[j] = True
     ref: dict[int, str] = {}
     lines: list[str] = []
+    append = lines.append
     guards: list[str] = []
+    guarded: set[str] = set()
     constant_guards: list[str] = []
     templates: dict[int, tuple[str, tuple[str, ...]]] = {}
+    table = TABLE
+    saturating = SATURATING
     for node in nodes[: out + 1]:
-        if not needed[node.id]:
+        i = node.id
+        if not needed[i]:
             continue
-        if node.op == "var":
-            ref[node.id] = f"a{pos[node.name]}"
+        op = node.op
+        if op == "var":
+            ref[i] = f"a{pos[node.name]}"
             continue
-        if node.op == "const":
-            ref[node.id] = repr(float(node.value))
+        if op == "const":
+            ref[i] = repr(float(node.value))
             continue
-        code, dcode = _templates(graph, node)
-        templates[node.id] = (code, dcode)
-        ins = [ref[i] for i in node.inputs]
-        if node.op == "id":
-            ref[node.id] = ins[0]
+        if op == "powc":
+            code, dcode = templates[i] = _templates(graph, node)
+        else:
+            prim = table[op]
+            code, dcode = templates[i] = (prim.code, prim.dcode)
+        inputs = node.inputs
+        if op == "id":
+            ref[i] = ref[inputs[0]]
             continue
-        expr = code.format(*ins, out=f"v{node.id}")
-        lines.append(f"{indent}v{node.id} = {expr}")
-        ref[node.id] = f"v{node.id}"
-        for k in SATURATING.get(node.op, ()):
-            j = node.inputs[k]
-            if nodes[j].op not in ("var", "const") and ref[j] not in guards:
-                guards.append(ref[j])
-                if nodes[j].constant:
-                    constant_guards.append(ref[j])
-    # reverse sweep over the non-constant nodes the output depends on
-    adj: dict[int, str] = {out: "1.0"}
+        v = f"v{i}"
+        if len(inputs) == 2:
+            expr = code.format(ref[inputs[0]], ref[inputs[1]], out=v)
+        else:
+            expr = code.format(*[ref[j] for j in inputs], out=v)
+        append(f"{indent}{v} = {expr}")
+        ref[i] = v
+        sat = saturating.get(op)
+        if sat is not None:
+            for k in sat:
+                j = inputs[k]
+                rj = ref[j]
+                if rj not in guarded and nodes[j].op not in ("var", "const"):
+                    guarded.add(rj)
+                    guards.append(rj)
+                    if nodes[j].constant:
+                        constant_guards.append(ref[j])
+    # Reverse sweep over the non-constant nodes the output depends on. Creation order is
+    # topological, so when node i is reached every contribution to its adjoint is known
+    # (they come from consumers, which have larger ids): the adjoint is written once, as
+    # the left-to-right sum of its contributions (the same additions, in the same order,
+    # as accumulating them one by one). An adjoint read by a single contribution (a node
+    # with one non-constant input) is not stored: its expression is folded into that one
+    # use, parenthesised, at most MAX_INLINE levels deep.
+    pending: dict[int, list[str]] = {out: ["1.0"]}
+    depth: dict[str, int] = {}  # folded adjoint expression -> nesting depth
+    adj: dict[int, str] = {}
     for i in range(out, -1, -1):
-        node = nodes[i]
-        if i not in adj or node.op in ("var", "const") or node.constant:
+        contribs = pending.pop(i, None)
+        if contribs is None:
             continue
-        g = adj[i]
+        node = nodes[i]
+        op = node.op
+        if op == "const" or node.constant:
+            continue
+        if len(contribs) == 1:
+            g = contribs[0]
+        else:
+            terms = [c if _atomic(c) else f"({c})" for c in contribs]
+            if len(terms) > MAX_TERMS:  # keep expressions shallow for CPython's compiler
+                acc = f"g{i}"
+                lines.append(f"{indent}{acc} = {' + '.join(terms[:MAX_TERMS])}")
+                for k in range(MAX_TERMS, len(terms), MAX_TERMS - 1):
+                    more = " + ".join([acc, *terms[k : k + MAX_TERMS - 1]])
+                    lines.append(f"{indent}{acc} = {more}")
+                g = acc
+            else:
+                g = " + ".join(terms)
+        if op == "var":
+            if not _atomic(g):
+                lines.append(f"{indent}g{i} = {g}")
+                g = f"g{i}"
+            adj[i] = g
+            continue
+        if not _atomic(g):
+            ins_ = node.inputs
+            uses = 0
+            for j in ins_:
+                if not nodes[j].constant:
+                    uses += 1
+            d = 1 + max([depth.get(c, 0) for c in contribs]) if uses == 1 else 0
+            if uses == 1 and d <= MAX_INLINE:
+                g = f"({g})"
+                depth[g] = d
+            else:
+                lines.append(f"{indent}g{i} = {g}")
+                g = f"g{i}"
+        adj[i] = g
         code, dcode = templates[i]
         ins = [ref[j] for j in node.inputs]
+        gp = g if _atomic(g) or g in depth else f"({g})"
         for k, j in enumerate(node.inputs):
             if nodes[j].constant:
                 continue
-            d = dcode[k].format(*ins, out=ref[i])
+            dk = dcode[k]
+            d = dk if "{" not in dk else dk.format(*ins, out=ref[i])
             if d == "1":
                 contrib = g
             elif d == "-1":
-                contrib = "-1.0" if g == "1.0" else f"-{_paren(g)}"
+                if g == "1.0":
+                    contrib = "-1.0"
+                elif g == "-1.0":
+                    contrib = "1.0"
+                else:
+                    contrib = f"-{gp}"
             elif g == "1.0":
                 contrib = d
             else:
-                contrib = f"{_paren(g)} * {_paren(d)}"
-            if j not in adj:
-                if _is_name(contrib) or _is_float_literal(contrib):
-                    adj[j] = contrib  # alias: no new variable, no copy
-                else:
-                    lines.append(f"{indent}g{j} = {contrib}")
-                    adj[j] = f"g{j}"
-            else:
-                lines.append(f"{indent}g{j} = {adj[j]} + {contrib}")
-                adj[j] = f"g{j}"
+                contrib = f"{gp} * {d if _atomic(d) else f'({d})'}"
+            if g in depth and contrib is not g:
+                depth[contrib] = depth[g]
+            pending.setdefault(j, []).append(contrib)
     grads = []
     for name in args:
         vid = graph.names[name]
@@ -189,6 +246,8 @@ _TEMP = re.compile(r"\b[vg][0-9]+\b")
 #: deepest chain of inlined temporaries (keeps generated expressions far below CPython's
 #: parser nesting limits; a longer chain keeps a named temporary every MAX_INLINE levels)
 MAX_INLINE = 12
+#: most contributions summed in one adjoint statement (a longer sum continues in another)
+MAX_TERMS = 64
 
 
 def inline_single_use(lines: list[str], keep: Sequence[str]) -> list[str]:
