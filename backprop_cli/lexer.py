@@ -27,6 +27,7 @@ from functools import lru_cache
 
 from . import limits
 from .errors import LimitError, ParseError, Span
+from .syntax import make_span as _make_span
 
 __all__ = ["RESERVED_WORDS", "Token", "prepare_source", "tokenize"]
 
@@ -56,7 +57,7 @@ class Token:
 
     @property
     def span(self) -> Span:
-        return Span(self.start, self.end)
+        return _make_span(self.start, self.end)
 
     def _key(self) -> tuple:
         return (self.kind, self.text, self.start, self.end, self.value)
@@ -348,12 +349,12 @@ def _char_error(text: str, i: int, prev: str | None) -> ParseError:
 #: unknown character, a non-ASCII (Greek) name, a number followed by a character that
 #: makes it suspicious ('.', '_', 'j', 'e'), '**', '//', '==' — goes to the careful
 #: per-character path in :func:`scan`, which decides (and words every error) as before.
-_FAST = re.compile(
-    r"[ \t\r]*+"  # blanks before the token
+_FAST_TOKEN = (
     r"(?:(?P<name>[A-Za-z_][A-Za-z0-9_]*+)(?![^\x00-\x7f])"
     r"|(?P<num>(?>(?:[0-9]++\.?+[0-9]*+|\.[0-9]++)(?:[eE][+-]?+[0-9]++)?+))(?![._jJeE_])"
     r"|(?P<op>[-+^(),;\n]|\*(?!\*)|/(?!/)|=(?!=)))"
 )
+_FAST = re.compile(r"[ \t\r]*+" + _FAST_TOKEN)
 _KIND = {"+": "+", "-": "-", "^": "^", "(": "(", ")": ")", ",": ",", ";": "sep", "\n": "sep",
          "*": "*", "/": "/", "=": "="}  # fmt: skip
 

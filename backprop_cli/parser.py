@@ -51,6 +51,7 @@ from .errors import LimitError, ParseError, Span
 from .lexer import Token, prepare_source, scan
 from .primitives_names import CONSTANTS, FUNCTIONS
 from .syntax import Assign, Binary, Call, Const, Expr, Name, Num, Program, Unary
+from .syntax import make_span as _span
 
 __all__ = ["parse"]
 
@@ -172,7 +173,7 @@ class _Parser:
                 self.open_hint(),
             )
         if tok.kind == ")" and self.prev is not None and self.prev.kind == "(":
-            return self.error("empty parentheses '()'", Span(self.prev.start, tok.end))
+            return self.error("empty parentheses '()'", _span(self.prev.start, tok.end))
         if tok.kind == ")" and not self.open_parens:
             return self.error("unmatched ')'", tok.span)
         return self.error(f"expected an expression{after}, found {_describe(tok)}", tok.span)
@@ -207,7 +208,7 @@ class _Parser:
             if self.tok.kind not in ("sep", "eof"):
                 raise self.bad_statement_end()
         if not statements:
-            raise self.error("empty expression", Span(len(self.text), len(self.text)))
+            raise self.error("empty expression", _span(len(self.text), len(self.text)))
         return Program(tuple(statements), self.text)
 
     def bad_statement_end(self) -> ParseError:
@@ -247,14 +248,14 @@ class _Parser:
                     self.tok.span,
                     hint="write one assignment per statement: 'a = 1; b = a'",
                 )
-            return Assign(name, tok.span, expr, Span(tok.start, end))
+            return Assign(name, tok.span, expr, _span(tok.start, end))
         expr, start, end = self.expr()
         if self.tok.kind == "=":
             left = self.text[start:end]
             left = left if len(left) <= 30 else left[:29] + "…"
             raise self.error(
                 f"cannot assign to '{left}': the left side of '=' must be a name",
-                Span(start, end),
+                _span(start, end),
             )
         return expr
 
@@ -264,7 +265,7 @@ class _Parser:
             op = self.tok.kind
             self.advance()
             right, _, end = self.term()
-            left = self.make(Binary(op, left, right, Span(start, end)))
+            left = self.make(Binary(op, left, right, _span(start, end)))
         return left, start, end
 
     def term(self) -> tuple[Expr, int, int]:
@@ -279,7 +280,7 @@ class _Parser:
             else:
                 break
             right, _, end = self.unary()
-            left = self.make(Binary(op, left, right, Span(start, end), implicit))
+            left = self.make(Binary(op, left, right, _span(start, end), implicit))
         return left, start, end
 
     def signs(self) -> list[Token]:
@@ -293,10 +294,12 @@ class _Parser:
     def wrap(self, signs: list[Token], node: Expr, start: int, end: int) -> tuple[Expr, int]:
         for sign in reversed(signs):
             start = sign.start
-            node = self.make(Unary(sign.kind, node, Span(start, end)))
+            node = self.make(Unary(sign.kind, node, _span(start, end)))
         return node, start
 
     def unary(self) -> tuple[Expr, int, int]:
+        if self.tok.kind not in ("+", "-"):  # the common case: no signs
+            return self.power()
         signs = self.signs()
         node, start, end = self.power()
         node, start = self.wrap(signs, node, start, end)
@@ -321,9 +324,9 @@ class _Parser:
         signs, right, rstart = levels[-1]
         right, rstart = self.wrap(signs, right, rstart, end)
         for signs, node, s in reversed(levels[:-1]):
-            right = self.make(Binary("^", node, right, Span(s, end)))
+            right = self.make(Binary("^", node, right, _span(s, end)))
             right, rstart = self.wrap(signs, right, s, end)
-        result = self.make(Binary("^", base, right, Span(start, end)))
+        result = self.make(Binary("^", base, right, _span(start, end)))
         self.depth -= entered
         return result, start, end
 
@@ -401,7 +404,7 @@ class _Parser:
                 if self.tok.kind == "=":
                     raise self.error(
                         "keyword arguments are not supported",
-                        Span(astart, self.tok.end),
+                        _span(astart, self.tok.end),
                         hint=f"pass arguments by position: {name}(...)",
                     )
                 args.append(arg)
@@ -411,7 +414,7 @@ class _Parser:
         close = self.close(open_tok, func=name)
         self.open_parens.pop()
         self.depth -= 1
-        span = Span(name_tok.start, close.end)
+        span = _span(name_tok.start, close.end)
         accepted = FUNCTIONS[name]
         if len(args) not in accepted:
             counts = " or ".join(str(k) for k in accepted)

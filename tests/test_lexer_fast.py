@@ -53,3 +53,14 @@ def test_token_span_equality_and_repr():
     assert a.span.start == 0 and b.span.start == 1 and a != b
     assert a == lexer.Token("name", "x", 0, 1) and hash(a) == hash(lexer.Token("name", "x", 0, 1))
     assert repr(a) == "Token(kind='name', text='x', span=Span(start=0, end=1), value=None)"
+
+
+def test_make_span_is_a_span():
+    from backprop_cli.errors import Span
+    from backprop_cli.syntax import make_span
+
+    # make_span fills the slots without Span.__init__: only valid while __init__ does nothing more
+    assert not hasattr(Span, "__post_init__")
+    s = make_span(3, 7)
+    assert s == Span(3, 7) and hash(s) == hash(Span(3, 7)) and repr(s) == "Span(start=3, end=7)"
+    assert type(s) is Span
