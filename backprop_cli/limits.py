@@ -9,3 +9,4 @@ MAX_DEPTH = 256  # nesting of parentheses, calls, unary signs and right-nested p
 MAX_NODES = 200_000  # syntax nodes (numbers, names, operations, calls) in one program
 MAX_STATEMENTS = 20_000  # statements in one program
 MAX_LITERAL_CHARS = 400  # characters in one numeric literal
+MAX_ITER = 1_000_000  # --max-iter of solve and descend: the run keeps every row (floats) for its trace

@@ -342,7 +342,9 @@ def test_stdin_not_utf8():
 
 # -- closed pipe and Ctrl-C (real subprocesses) ---------------------------------------------------
 
-LONG_DESCEND = ["descend", "(x - 1)^2", "--x0", "0.2", "--eta", "1e-12", "--max-iter", "10000000"]
+LONG_DESCEND = ["descend", "(x - 1)^2", "--x0", "0.2", "--eta", "1e-12", "--max-iter", "1000000"]
+# table mode: newton computes the Hessian every step (~20 s for 10^6 steps; sgd takes ~1 s)
+SLOW_DESCEND = [*LONG_DESCEND, "--optimizer", "newton"]
 
 
 def _start(argv, **env):
@@ -400,7 +402,7 @@ def test_ctrl_c_jsonl_leaves_only_complete_lines():
 
 def test_ctrl_c_json_one_document_with_status_interrupted():
     proc = _start([*LONG_DESCEND, "--json"])
-    time.sleep(2.0)  # well past start-up on a loaded machine; the run takes minutes
+    time.sleep(2.0)  # past start-up; writing 10^6 rows takes ~30 s: cut while computing or writing
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130
@@ -411,7 +413,7 @@ def test_ctrl_c_json_one_document_with_status_interrupted():
 
 
 def test_ctrl_c_table_mode_no_traceback():
-    proc = _start(LONG_DESCEND)
+    proc = _start(SLOW_DESCEND)
     time.sleep(2.0)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)

@@ -14,7 +14,7 @@ from typing import Iterator
 import typer
 
 from ..errors import BackpropError, ExitCode, InputError, LimitError
-from ..limits import MAX_SOURCE_CHARS, MAX_STDIN_BYTES
+from ..limits import MAX_ITER, MAX_SOURCE_CHARS, MAX_STDIN_BYTES
 
 LESSON_GRAPH = "x = 2*w + b; y = b + 1; z = x*y"
 LESSON_AT = {"w": 3.0, "b": 4.0}
@@ -159,6 +159,15 @@ def validate(condition: bool, message: str) -> None:
         raise InputError(message)
 
 
+def check_max_iter(max_iter: int) -> None:
+    """--max-iter: at least 1 and at most MAX_ITER (the run keeps every row for its trace)."""
+    validate(max_iter >= 1, f"--max-iter {max_iter}: must be at least 1")
+    if max_iter > MAX_ITER:
+        raise LimitError(
+            f"--max-iter {max_iter}: over the limit of {MAX_ITER:_} iterations".replace("_", " ")
+        )
+
+
 def print_error(err: BackpropError) -> None:
     """The one-line message, the input line and its caret — on stderr, markup-free."""
     sys.stderr.write(err.render() + "\n")
@@ -179,7 +188,7 @@ def boundary(json_mode: bool = False, schema: str | None = None) -> Iterator[Non
     except BackpropError as err:
         if debug_enabled():
             raise
-        if json_mode:
+        if json_mode and not getattr(err, "json_document_closed", False):
             from ..render.jsonout import emit
 
             doc = {

@@ -168,7 +168,7 @@ def run_command(expr, eta, x0, at, of, optimizer, momentum, beta1, beta2, rho, e
     is_sweep = eta is not None and ("," in eta or ":" in eta)
     tol_value = common.parse_number(tol, "--tol")
     common.validate(tol_value > 0, f"--tol {tol}: must be greater than 0")
-    common.validate(max_iter >= 1, f"--max-iter {max_iter}: must be at least 1")
+    common.check_max_iter(max_iter)
     until = common.parse_number(until_loss, "--until-loss") if until_loss is not None else None
     hyper = {}
     given = {"beta": momentum, "beta1": beta1, "beta2": beta2, "rho": rho, "epsilon": epsilon}
@@ -223,34 +223,36 @@ def run_command(expr, eta, x0, at, of, optimizer, momentum, beta1, beta2, rho, e
             )  # fmt: skip
 
     from ..render import descend as view
-    from ..render.jsonout import emit
+    from ..render.jsonout import emit, emit_stream
 
+    # --json streams its rows (memory: one row); only a plot holds the whole document
     if is_sweep:
-        doc = view.sweep_document(runs) if (machine or plotter) else None
-        if machine:
-            emit(doc)  # --jsonl: the sweep is one line too
+        if json_out:
+            emit_stream(view.sweep_document(runs, stream=True))
+        elif jsonl:
+            emit(view.sweep_document(runs))  # --jsonl: the sweep is one line
         else:
             console = common.stdout_console()
             console.print(view.sweep_table(runs))
             console.print(view.sweep_summary(runs))
         if plotter is not None:
-            plotter(doc, plot)
+            plotter(view.sweep_document(runs), plot)
         return
 
-    doc = view.descend_document(run) if (json_out or plotter) else None
     if jsonl:
         for rec in run:
             emit(view.jsonl_iteration(rec))
         emit(view.jsonl_summary(run))
     elif json_out:
-        emit(doc)
+        doc, tail = view.streamed_document(run)
+        emit_stream(doc, tail)
     else:
         console = common.stdout_console()
         console.print(view.descend_table(run, show_all))
         for line in view.summary_lines(run):
             console.print(line)
     if plotter is not None:
-        plotter(doc, plot)
+        plotter(view.descend_document(run), plot)
     if run.status != "converged":
         sys.stderr.write(f"error: {run.result.message}\n")
         sys.stderr.flush()

@@ -50,7 +50,7 @@ def run_data_command(
         eta_value = None
     tol_value = common.parse_number(tol, "--tol")
     common.validate(tol_value > 0, f"--tol {tol}: must be greater than 0")
-    common.validate(max_iter >= 1, f"--max-iter {max_iter}: must be at least 1")
+    common.check_max_iter(max_iter)
     until = common.parse_number(until_loss, "--until-loss") if until_loss is not None else None
     common.validate(reduce in ("mean", "sum"), f"--reduce '{reduce}': use mean or sum")
     common.validate(log in ("epoch", "step"), f"--log '{log}': use epoch or step")
@@ -125,18 +125,19 @@ def run_data_command(
         objective, start, opt, batch_size=batch_size, epochs=epochs, max_iter=max_iter,
         tol=tol_value, until_loss=until, shuffle=shuffle, seed=seed, log=log,
     )  # fmt: skip
-    for rec in records:
-        if isinstance(rec, TrainResult):
-            result = rec
-        elif jsonl:
-            emit(view.jsonl_iteration(rec))
-        else:
-            rows.append(rec)
+    if json_out:  # rows written as they come, none kept
+        result = view.emit_streaming(setup, records)
+    else:
+        for rec in records:
+            if isinstance(rec, TrainResult):
+                result = rec
+            elif jsonl:
+                emit(view.jsonl_iteration(rec))
+            else:
+                rows.append(rec)
     if jsonl:
         emit(view.jsonl_summary(setup, result))
-    elif json_out:
-        emit(view.document(setup, rows, result))
-    else:
+    elif not json_out:
         from rich.markup import escape
 
         from ..render.data import binding_line

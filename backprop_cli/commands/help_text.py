@@ -51,8 +51,9 @@ LIMITS = (
     "Limits, checked before any evaluation (exit 2 naming the limit): 1 000 000 characters "
     "per program, 1 MiB (1 048 576 bytes) on stdin, nesting depth 256 (parentheses, calls, "
     "unary signs and powers count), 200 000 syntax nodes, 20 000 statements, 400 characters "
-    "per number literal. Numbers are float64 throughout: a literal beyond 1.8e308 is refused "
-    "(exit 2), a result beyond it is an overflow (exit 1). A leading byte-order mark is ignored."
+    "per number literal, --max-iter 1 000 000. Numbers are float64 throughout: a literal "
+    "beyond 1.8e308 is refused (exit 2), a result beyond it is an overflow (exit 1). A "
+    "leading byte-order mark is ignored."
 )
 
 MANNERS = (

@@ -119,7 +119,7 @@ def register(app: typer.Typer, command_cls) -> None:
             )
             tol_value = common.parse_number(tol, "--tol")
             common.validate(tol_value > 0, f"--tol {tol}: must be greater than 0")
-            common.validate(max_iter >= 1, f"--max-iter {max_iter}: must be at least 1")
+            common.check_max_iter(max_iter)
             if target is None:
                 common.validate(
                     expr is None, "--target is required: the value the output should reach"
@@ -145,46 +145,39 @@ def register(app: typer.Typer, command_cls) -> None:
             varied = check_vary(program, names)
             symbol = output_symbol(program)
 
+            records = iterate(
+                program, start, target_value, varied,
+                split=split, gradient=gradient, tol=tol_value, max_iter=max_iter,
+            )  # fmt: skip
+            setup = (program, start, target_value, varied, split, gradient, tol_value, max_iter)
+            if json_out and plot_solve is None:  # rows written as they come, none kept
+                from ..render.solve import emit_streaming
+
+                res = emit_streaming(make_run(*setup, (), None), records, defaulted, symbol)
+                _fail_unless_converged(res)
+                return
+            # rows kept: the table (and the plot) need them all; --jsonl writes them as they come
             rows, res = [], None
             if jsonl:
                 from ..render.jsonout import emit
                 from ..render.solve import jsonl_iteration
-            for rec in iterate(
-                program, start, target_value, varied,
-                split=split, gradient=gradient, tol=tol_value, max_iter=max_iter,
-            ):  # fmt: skip
+            for rec in records:
                 if isinstance(rec, Iteration):
                     rows.append(rec)
                     if jsonl:
                         emit(jsonl_iteration(rec))
                 else:
                     res = rec
-            run = make_run(
-                program,
-                start,
-                target_value,
-                varied,
-                split,
-                gradient,
-                tol_value,
-                max_iter,
-                rows,
-                res,
-            )
-
-            doc = None
-            if json_out or jsonl or plot_solve is not None:
-                from ..render.solve import solve_document
-
-                doc = solve_document(run, defaulted, symbol)
+            run = make_run(*setup, rows, res)
             if jsonl:
                 from ..render.solve import jsonl_summary
 
                 emit(jsonl_summary(run, defaulted, symbol))
             elif json_out:
                 from ..render.jsonout import emit
+                from ..render.solve import solve_document
 
-                emit(doc)
+                emit(solve_document(run, defaulted, symbol))
             else:
                 from ..render.solve import print_summary, solve_tables
 
@@ -194,10 +187,17 @@ def register(app: typer.Typer, command_cls) -> None:
                         console.print(table)
                 print_summary(console, run, symbol, defaulted)
             if plot_solve is not None:
-                plot_solve(doc, plot)
-            if res.status != "converged":
-                import sys
+                from ..render.solve import solve_document
 
-                sys.stderr.write(f"error: {res.message}\n")
-                sys.stderr.flush()
-                raise typer.Exit(1)
+                plot_solve(solve_document(run, defaulted, symbol), plot)
+            _fail_unless_converged(res)
+
+
+def _fail_unless_converged(res) -> None:
+    """Exit 1 with the message on stderr unless the run converged."""
+    if res.status != "converged":
+        import sys
+
+        sys.stderr.write(f"error: {res.message}\n")
+        sys.stderr.flush()
+        raise typer.Exit(1)

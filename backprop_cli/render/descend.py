@@ -3,9 +3,12 @@ table, and the strict JSON documents (backprop.descend/1, backprop.descend-sweep
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.markup import escape
 
 from ..engines.descend import Descent, IterationRecord
+from .jsonout import Rows
 from .numbers import fmt
 from .table import make_table
 
@@ -31,10 +34,9 @@ def iteration_record(rec: IterationRecord) -> dict:
     return row
 
 
-def header(run: Descent) -> dict:
-    """Everything but the iterations: configuration, status, message, result."""
-    res = run.result
-    doc = {
+def setup(run: Descent) -> dict:
+    """The run's configuration."""
+    return {
         "schema": DESCEND_SCHEMA,
         "expression": run.program.source,
         "output": run.program.output_name,
@@ -46,6 +48,13 @@ def header(run: Descent) -> dict:
         "tol": run.tol,
         "until_loss": run.until_loss,
         "max_iter": run.max_iter,
+    }
+
+
+def outcome(run: Descent) -> dict:
+    """How the run ended: status, message, result (and the error of a domain_error)."""
+    res = run.result
+    doc = {
         "status": res.status,
         "message": res.message,
         "result": {"values": res.values, "loss": res.loss, "iterations": res.iterations},
@@ -55,20 +64,44 @@ def header(run: Descent) -> dict:
     return doc
 
 
+def header(run: Descent) -> dict:
+    """Everything but the iterations: configuration, status, message, result."""
+    return {**setup(run), **outcome(run)}
+
+
 def descend_document(run: Descent) -> dict:
     doc = header(run)
     doc["iterations"] = [iteration_record(r) for r in run]
     return doc
 
 
-def sweep_document(runs: list[Descent]) -> dict:
+def streamed_document(run: Descent) -> tuple[dict, Callable[[], dict]]:
+    """The same document for jsonout.emit_stream: the setup, the iterations as Rows (built
+    one at a time while written: memory of one row), and the outcome as the tail — after
+    the rows, so a run cut short (Ctrl-C) ends with its own status instead."""
+    doc = setup(run)
+    doc["iterations"] = Rows(iteration_record(r) for r in run)
+    return doc, lambda: outcome(run)
+
+
+def sweep_document(runs: list[Descent], stream: bool = False) -> dict:
+    """The backprop.descend-sweep/1 document; ``stream=True``: every run's rows as
+    jsonout.Rows (see :func:`streamed_document`)."""
+
+    def run_doc(run: Descent) -> dict:
+        if not stream:
+            return descend_document(run)
+        doc, tail = streamed_document(run)
+        return {**doc, **tail()}
+
+    docs = (run_doc(r) for r in runs)
     return {
         "schema": SWEEP_SCHEMA,
         "expression": runs[0].program.source if runs else None,
         "optimizer": runs[0].optimizer if runs else None,
         "etas": [r.eta for r in runs],
         "statuses": [r.status for r in runs],
-        "runs": [descend_document(r) for r in runs],
+        "runs": Rows(docs) if stream else list(docs),
     }
 
 

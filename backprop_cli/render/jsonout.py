@@ -55,3 +55,120 @@ def emit(doc: dict, stream=None) -> None:
     EMITTED += 1
     stream.write(line)
     stream.flush()
+
+
+# -- one document, written piece by piece ------------------------------------------------
+
+
+class Rows:
+    """An iterable that :func:`emit_stream` writes as a JSON array one element at a time, so
+    the whole array is never held in memory (a 10^6-row trace costs one row)."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items) -> None:
+        self.items = items
+
+
+def _streams(value) -> bool:
+    if isinstance(value, Rows):
+        return True
+    return isinstance(value, dict) and any(_streams(v) for v in value.values())
+
+
+def _error_note(exc: BaseException) -> dict:
+    if isinstance(exc, KeyboardInterrupt):
+        return {
+            "kind": "interrupted",
+            "message": "interrupted (Ctrl-C) before the document was complete",
+        }
+    to_json = getattr(exc, "to_json", None)
+    if to_json is not None:  # a BackpropError: its usual error object
+        return to_json()
+    kind = getattr(exc, "kind", None) or "internal_error"
+    message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+    return {"kind": kind, "message": message}
+
+
+def emit_stream(doc: dict, tail=None, stream=None) -> None:
+    """Write one strict JSON document, exactly as :func:`emit` would write the same data,
+    but streaming every :class:`Rows` value (at any depth of nested dicts) element by element.
+
+    ``tail``: a callable returning more top-level fields, called after everything in ``doc``
+    has been written (for a status known only once the rows have been produced).
+    If producing or writing a piece fails (or Ctrl-C), the open arrays and objects are
+    closed and the document ends like every error document — ``"status"`` (the error's kind,
+    e.g. ``interrupted``), ``"message"``, ``"error"`` — or, when the tail had already written
+    a status, with ``"stream_error"``; then the exception propagates: stdout still holds one
+    valid document (what was written of the rows stays).
+    """
+    global EMITTED
+    stream = stream or sys.stdout
+    write = stream.write
+    stack: list[list] = []  # open containers: [closing text, elements written so far]
+    written: set = set()  # top-level keys written
+
+    def put(value, key=None) -> None:
+        """Write one element (a ``key: value`` member inside an object), comma first."""
+        top = stack[-1] if stack else None
+        prefix = ", " if top and top[1] else ""
+        if key is not None:
+            prefix += dumps(str(key)) + ": "
+        if isinstance(value, Rows):
+            write(prefix + "[")
+            _opened(top, "]")
+            for item in value.items:
+                put(item)
+            write(stack.pop()[0])
+        elif isinstance(value, dict) and _streams(value):
+            write(prefix + "{")
+            _opened(top, "}")
+            for k, v in value.items():
+                put(v, k)
+            write(stack.pop()[0])
+        else:
+            write(prefix + dumps(value))
+            if top is not None:
+                top[1] += 1
+        if len(stack) == 1 and key is not None:
+            written.add(key)
+
+    def _opened(top, closer) -> None:
+        if top is not None:
+            top[1] += 1
+        stack.append([closer, 0])
+
+    try:
+        write("{")
+        stack.append(["}", 0])
+        for k, v in doc.items():
+            put(v, k)
+        if tail is not None:
+            for k, v in tail().items():
+                put(v, k)
+        write("}\n")
+        stack.pop()
+    except BaseException as exc:
+        if isinstance(exc, BrokenPipeError) or not stack:
+            raise
+        try:
+            while len(stack) > 1:
+                write(stack.pop()[0])
+            note = _error_note(exc)
+            ending = {"status": note["kind"], "message": note["message"], "error": note}
+            if written & set(ending):
+                ending = {"stream_error": note}
+            for k, v in ending.items():
+                put(v, k)
+            write("}\n")
+            stream.flush()
+        except Exception:
+            pass
+        EMITTED += 1
+        try:  # the CLI boundary must not print a second document for this error
+            exc.json_document_closed = True
+        except AttributeError:
+            pass
+        raise
+    EMITTED += 1
+    stream.flush()

@@ -60,13 +60,10 @@ def result_record(res: SolveResult) -> dict:
     }
 
 
-def header(run: SolveRun, defaulted=(), output_symbol: str | None = None) -> dict:
-    """Everything about the run except the rows (also the JSONL summary line)."""
-    res = run.result
-    doc = {
+def setup_fields(run: SolveRun, defaulted=(), output_symbol: str | None = None) -> dict:
+    """The run's configuration: everything known before the first iteration."""
+    return {
         "schema": SOLVE_SCHEMA,
-        "status": res.status,
-        "message": res.message,
         "expression": run.expression,
         "output": run.output_name,
         "target": run.target,
@@ -78,8 +75,12 @@ def header(run: SolveRun, defaulted=(), output_symbol: str | None = None) -> dic
         "tol": run.tol,
         "max_iter": run.max_iter,
         "rule": rule_text(run.gradient, run.split, len(run.vary), output_symbol or run.output_name),
-        "result": result_record(res),
     }
+
+
+def outcome_fields(res: SolveResult) -> dict:
+    """How the run ended: status, message, result and the failure's details."""
+    doc = {"status": res.status, "message": res.message, "result": result_record(res)}
     if res.variable is not None:
         doc["variable"] = res.variable
     if res.node is not None:
@@ -94,10 +95,44 @@ def header(run: SolveRun, defaulted=(), output_symbol: str | None = None) -> dic
     return doc
 
 
+def header(run: SolveRun, defaulted=(), output_symbol: str | None = None) -> dict:
+    """Everything about the run except the rows (also the JSONL summary line)."""
+    setup = setup_fields(run, defaulted, output_symbol)
+    outcome = outcome_fields(run.result)
+    return {
+        "schema": setup.pop("schema"),
+        "status": outcome.pop("status"),
+        "message": outcome.pop("message"),
+        **setup,
+        **outcome,
+    }
+
+
 def solve_document(run: SolveRun, defaulted=(), output_symbol: str | None = None) -> dict:
     doc = header(run, defaulted, output_symbol)
     doc["iterations"] = [iteration_record(r) for r in run.iterations]
     return doc
+
+
+def emit_streaming(run: SolveRun, records, defaulted=(), output_symbol: str | None = None):
+    """``--json`` while the run goes: the setup, then each row as the engine yields it
+    (never all held), then the outcome. ``run``: the setup (its rows and result unused);
+    ``records``: the engine's iterate() generator. Returns the SolveResult."""
+    from .jsonout import Rows, emit_stream
+
+    end: list[SolveResult] = []
+
+    def rows():
+        for rec in records:
+            if isinstance(rec, Iteration):
+                yield iteration_record(rec)
+            else:
+                end.append(rec)
+
+    doc = setup_fields(run, defaulted, output_symbol)
+    doc["iterations"] = Rows(rows())
+    emit_stream(doc, tail=lambda: outcome_fields(end[-1]))
+    return end[-1]
 
 
 def jsonl_iteration(row: Iteration) -> dict:

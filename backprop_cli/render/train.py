@@ -34,24 +34,30 @@ def iteration_record(row: TrainRow) -> dict:
     }
 
 
+def outcome(result: TrainResult) -> dict:
+    """How the run ended: status, message, result, the loss per epoch and the error."""
+    doc = {
+        "status": result.status,
+        "message": result.message,
+        "result": {
+            "values": result.values,
+            "loss": result.loss,
+            "gradient": result.gradient,
+            "iterations": result.iterations,
+            "epochs": result.epochs,
+        },
+        "epoch_losses": list(result.epoch_losses),
+    }
+    if result.error is not None:
+        doc["error"] = result.error.to_json()
+    return doc
+
+
 def header(setup: dict, result: TrainResult | None) -> dict:
     """Configuration (``setup``) plus status, message and result."""
     doc = {"schema": DESCEND_SCHEMA, **setup}
     if result is not None:
-        doc.update(
-            status=result.status,
-            message=result.message,
-            result={
-                "values": result.values,
-                "loss": result.loss,
-                "gradient": result.gradient,
-                "iterations": result.iterations,
-                "epochs": result.epochs,
-            },
-            epoch_losses=list(result.epoch_losses),
-        )
-        if result.error is not None:
-            doc["error"] = result.error.to_json()
+        doc.update(outcome(result))
     return doc
 
 
@@ -82,6 +88,25 @@ def document(setup: dict, rows: list[TrainRow], result: TrainResult) -> dict:
     doc = header(setup, result)
     doc["iterations"] = [iteration_record(r) for r in rows]
     return doc
+
+
+def emit_streaming(setup: dict, records) -> TrainResult:
+    """``--json`` while the run goes: the setup, each row as train() yields it (none kept),
+    then the outcome (same fields as :func:`document`, the outcome after the rows)."""
+    from .jsonout import Rows, emit_stream
+
+    end: list[TrainResult] = []
+
+    def rows():
+        for rec in records:
+            if isinstance(rec, TrainResult):
+                end.append(rec)
+            else:
+                yield iteration_record(rec)
+
+    doc = {"schema": DESCEND_SCHEMA, **setup, "iterations": Rows(rows())}
+    emit_stream(doc, tail=lambda: outcome(end[-1]))
+    return end[-1]
 
 
 def jsonl_iteration(row: TrainRow) -> dict:
