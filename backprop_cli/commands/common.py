@@ -159,13 +159,72 @@ def validate(condition: bool, message: str) -> None:
         raise InputError(message)
 
 
-def check_max_iter(max_iter: int) -> None:
-    """--max-iter: at least 1 and at most MAX_ITER (the run keeps every row for its trace)."""
+# -- the options several commands share (cli.md §16): one declaration, one help, one check.
+# Factories, so that every command gets its own typer.Option object.
+
+AT_HELP = (
+    "Values of the input variables: NAME=VALUE[,NAME=VALUE...]; repeatable. A missing one is 1."
+)
+OF_HELP = "Use this named node as the output instead of the last statement."
+MAX_ITER_TEXT = f"{MAX_ITER:_}".replace("_", " ")
+
+
+def at_option():
+    return typer.Option(None, "--at", help=AT_HELP)
+
+
+def of_option():
+    return typer.Option(None, "--of", help=OF_HELP)
+
+
+def json_option():
+    return typer.Option(False, "--json", help="One strict JSON document on stdout.")
+
+
+def jsonl_option():
+    return typer.Option(
+        False,
+        "--jsonl",
+        help="One JSON object per iteration as it is written, then a summary line.",
+    )
+
+
+def quiet_option():
+    return typer.Option(
+        False, "--quiet", "-q", help="Only results and errors (no warnings, no progress)."
+    )
+
+
+def tol_option(criterion: str):
+    """--tol: the tolerance (> 0) of the command's convergence test, named in ``criterion``."""
+    return typer.Option("1e-5", "--tol", help=f"Tolerance > 0: converged when {criterion}.")
+
+
+def max_iter_option(default: int, unit: str = "iterations"):
+    return typer.Option(
+        default, "--max-iter", help=f"At most this many {unit} (1 to {MAX_ITER_TEXT})."
+    )
+
+
+def plot_option(what: str = "the run"):
+    return typer.Option(
+        None, "--plot", help=f"Also draw {what} into FILE (.png, .svg or .pdf).", show_default=False
+    )
+
+
+def validate_machine_output(json_out: bool, jsonl: bool) -> None:
+    validate(not (json_out and jsonl), "--json and --jsonl cannot be used together")
+
+
+def validate_run_options(tol: str, max_iter: int) -> float:
+    """--tol (finite, > 0; returned as a float) and --max-iter (1 to MAX_ITER: every row of a
+    run is kept for its trace), with the same messages in every command."""
+    tol_value = parse_number(tol, "--tol")
+    validate(tol_value > 0, f"--tol {tol}: must be greater than 0")
     validate(max_iter >= 1, f"--max-iter {max_iter}: must be at least 1")
     if max_iter > MAX_ITER:
-        raise LimitError(
-            f"--max-iter {max_iter}: over the limit of {MAX_ITER:_} iterations".replace("_", " ")
-        )
+        raise LimitError(f"--max-iter {max_iter}: over the limit of {MAX_ITER_TEXT} iterations")
+    return tol_value
 
 
 def print_error(err: BackpropError) -> None:

@@ -47,7 +47,7 @@ def register(app: typer.Typer, command_cls) -> None:
         output: Optional[str] = typer.Option(
             None, "--output", "-o", help="Write the CSV to this file."
         ),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help="Only results and errors."),
+        quiet: bool = common.quiet_option(),
     ) -> None:
         with common.boundary():
             from ..data import generate, to_csv

@@ -107,22 +107,22 @@ def register(app: typer.Typer, command_cls) -> None:
             show_default=False,
         ),  # fmt: skip
         x0: Optional[str] = typer.Option(None, "--x0", help="Start of the only variable (one-variable functions)."),
-        at: Optional[List[str]] = typer.Option(None, "--at", help="Start: NAME=VALUE[,NAME=VALUE...]; repeatable."),
-        of: Optional[str] = typer.Option(None, "--of", help="Descend on this named node instead of the last statement."),
+        at: Optional[List[str]] = common.at_option(),
+        of: Optional[str] = common.of_option(),
         optimizer: str = typer.Option("sgd", "--optimizer", help="sgd, momentum, nesterov, adagrad, rmsprop, adam or newton."),
         momentum: Optional[str] = typer.Option(None, "--momentum", help="β for momentum and nesterov (default 0.9)."),
         beta1: Optional[str] = typer.Option(None, "--beta1", help="Adam's β1 (default 0.9)."),
         beta2: Optional[str] = typer.Option(None, "--beta2", help="Adam's β2 (default 0.999)."),
         rho: Optional[str] = typer.Option(None, "--rho", help="RMSProp's ρ (default 0.9)."),
         epsilon: Optional[str] = typer.Option(None, "--epsilon", help="ε for adagrad, rmsprop, adam (default 1e-8)."),
-        tol: str = typer.Option("1e-5", "--tol", help="Converged when every |∂loss/∂v| < TOL."),
+        tol: str = common.tol_option("every |∂loss/∂v| < TOL"),
         until_loss: Optional[str] = typer.Option(None, "--until-loss", help="Also converged as soon as the loss < L."),
-        max_iter: int = typer.Option(10_000, "--max-iter", help="At most this many steps."),
+        max_iter: int = common.max_iter_option(10_000, "steps"),
         show_all: bool = typer.Option(False, "--all", help="Show every iteration (default: first and last rows)."),
-        json_out: bool = typer.Option(False, "--json", help="One strict JSON document on stdout."),
-        jsonl: bool = typer.Option(False, "--jsonl", help="One JSON object per iteration, then a summary line."),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help="Only results and errors (no warnings, no progress)."),
-        plot: Optional[str] = typer.Option(None, "--plot", help="Also draw the run (or sweep) into FILE (PNG, SVG or PDF)."),
+        json_out: bool = common.json_option(),
+        jsonl: bool = common.jsonl_option(),
+        quiet: bool = common.quiet_option(),
+        plot: Optional[str] = common.plot_option("the run (or sweep)"),
         data: Optional[str] = typer.Option(None, "--data", help=dd.DATA_HELP),
         column: Optional[List[str]] = typer.Option(None, "--column", help=dd.COLUMN_HELP),
         reduce: str = typer.Option("mean", "--reduce", help=dd.REDUCE_HELP),
@@ -160,15 +160,13 @@ def run_command(expr, eta, x0, at, of, optimizer, momentum, beta1, beta2, rho, e
     from ..engines.optimizers import HYPERPARAMETERS, OPTIMIZERS
 
     machine = json_out or jsonl
-    common.validate(not (json_out and jsonl), "--json and --jsonl cannot be used together")
+    common.validate_machine_output(json_out, jsonl)
     common.validate(
         optimizer in OPTIMIZERS, f"--optimizer '{optimizer}': use one of {', '.join(OPTIMIZERS)}"
     )
     etas = _etas(eta, optimizer)
     is_sweep = eta is not None and ("," in eta or ":" in eta)
-    tol_value = common.parse_number(tol, "--tol")
-    common.validate(tol_value > 0, f"--tol {tol}: must be greater than 0")
-    common.check_max_iter(max_iter)
+    tol_value = common.validate_run_options(tol, max_iter)
     until = common.parse_number(until_loss, "--until-loss") if until_loss is not None else None
     hyper = {}
     given = {"beta": momentum, "beta1": beta1, "beta2": beta2, "rho": rho, "epsilon": epsilon}

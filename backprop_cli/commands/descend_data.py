@@ -35,7 +35,7 @@ def run_data_command(
     from ..engines.optimizers import HYPERPARAMETERS, OPTIMIZERS, make
 
     machine = json_out or jsonl
-    common.validate(not (json_out and jsonl), "--json and --jsonl cannot be used together")
+    common.validate_machine_output(json_out, jsonl)
     common.validate(
         optimizer in OPTIMIZERS, f"--optimizer '{optimizer}': use one of {', '.join(OPTIMIZERS)}"
     )
@@ -48,9 +48,7 @@ def run_data_command(
         common.validate(eta_value > 0, f"--eta {eta}: must be greater than 0")
     else:
         eta_value = None
-    tol_value = common.parse_number(tol, "--tol")
-    common.validate(tol_value > 0, f"--tol {tol}: must be greater than 0")
-    common.check_max_iter(max_iter)
+    tol_value = common.validate_run_options(tol, max_iter)
     until = common.parse_number(until_loss, "--until-loss") if until_loss is not None else None
     common.validate(reduce in ("mean", "sum"), f"--reduce '{reduce}': use mean or sum")
     common.validate(log in ("epoch", "step"), f"--log '{log}': use epoch or step")

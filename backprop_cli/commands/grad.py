@@ -9,8 +9,6 @@ import typer
 from . import common, help_text
 
 EXPR_HELP = "The program, e.g. \"x = 2*w + b; y = b + 1; z = x*y\"; - reads stdin. Default: the lesson's graph."
-AT_HELP = "Values of the input variables: NAME=VALUE[,NAME=VALUE...]; repeatable."
-OF_HELP = "Differentiate this named node instead of the last statement."
 
 
 def _load(expr, at, of, quiet):
@@ -76,8 +74,8 @@ def register(app: typer.Typer, command_cls) -> None:
     )
     def grad(
         expr: Optional[str] = typer.Argument(None, help=EXPR_HELP, show_default=False),
-        at: Optional[List[str]] = typer.Option(None, "--at", help=AT_HELP),
-        of: Optional[str] = typer.Option(None, "--of", help=OF_HELP),
+        at: Optional[List[str]] = common.at_option(),
+        of: Optional[str] = common.of_option(),
         mode: str = typer.Option("reverse", "--mode", help="reverse (one backward sweep) or forward (dual numbers, one pass per variable)."),
         explain: bool = typer.Option(False, "--explain", help="Write the chain rule out with numbers."),
         nudge: Optional[str] = typer.Option(None, "--nudge", help="Nudge every variable and named node by D: predicted vs actual output."),
@@ -85,8 +83,8 @@ def register(app: typer.Typer, command_cls) -> None:
         column: Optional[List[str]] = typer.Option(None, "--column", help=COLUMN_HELP),
         reduce: str = typer.Option("mean", "--reduce", help="With --data: mean or sum of the output over the samples."),
         per_sample: bool = typer.Option(False, "--per-sample", help=PER_SAMPLE_HELP),
-        json_out: bool = typer.Option(False, "--json", help="One strict JSON document on stdout."),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help="Only results and errors."),
+        json_out: bool = common.json_option(),
+        quiet: bool = common.quiet_option(),
     ) -> None:
         from ..render.grad import GRAD_SCHEMA
 
@@ -139,10 +137,10 @@ def register(app: typer.Typer, command_cls) -> None:
     )
     def check(
         expr: Optional[str] = typer.Argument(None, help=EXPR_HELP, show_default=False),
-        at: Optional[List[str]] = typer.Option(None, "--at", help=AT_HELP),
-        of: Optional[str] = typer.Option(None, "--of", help=OF_HELP),
-        json_out: bool = typer.Option(False, "--json", help="One strict JSON document on stdout."),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help="Only results and errors."),
+        at: Optional[List[str]] = common.at_option(),
+        of: Optional[str] = common.of_option(),
+        json_out: bool = common.json_option(),
+        quiet: bool = common.quiet_option(),
     ) -> None:
         from ..render.grad import CHECK_SCHEMA
 

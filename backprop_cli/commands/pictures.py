@@ -6,7 +6,7 @@ import typer
 
 from ..errors import BackpropError, ExitCode, InputError
 from . import common, help_text
-from .grad import AT_HELP, EXPR_HELP, OF_HELP, _load
+from .grad import EXPR_HELP, _load
 
 GRAPH_SCHEMA = "backprop.graph/1"
 FORMATS = ("tree", "dot", "mermaid")
@@ -133,8 +133,8 @@ def register(app: typer.Typer, command_cls) -> None:
     )
     def graph(
         expr: str | None = typer.Argument(None, help=EXPR_HELP, show_default=False),
-        at: list[str] | None = typer.Option(None, "--at", help=AT_HELP),
-        of: str | None = typer.Option(None, "--of", help=OF_HELP),
+        at: list[str] | None = common.at_option(),
+        of: str | None = common.of_option(),
         fmt: str | None = typer.Option(
             None, "--format", "-f", help="tree (default), dot or mermaid.", show_default=False
         ),
@@ -145,8 +145,8 @@ def register(app: typer.Typer, command_cls) -> None:
             help="Write to FILE (.dot .gv .mmd .txt .svg .png .pdf).",
             show_default=False,
         ),
-        json_out: bool = typer.Option(False, "--json", help="One strict JSON document on stdout."),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help="Only results and errors."),
+        json_out: bool = common.json_option(),
+        quiet: bool = common.quiet_option(),
     ) -> None:
         with common.boundary(json_out, GRAPH_SCHEMA):
             common.validate(

@@ -75,14 +75,8 @@ def register(app: typer.Typer, command_cls) -> None:
             "--vary",
             help="Input variable(s) to change; repeatable or comma-separated. Default: all of them.",
         ),
-        at: Optional[List[str]] = typer.Option(
-            None,
-            "--at",
-            help="Starting values: NAME=VALUE[,NAME=VALUE...]; repeatable. Missing ones start at 1.",
-        ),
-        of: Optional[str] = typer.Option(
-            None, "--of", help="Drive this named node instead of the last statement."
-        ),
+        at: Optional[List[str]] = common.at_option(),
+        of: Optional[str] = common.of_option(),
         split: str = typer.Option(
             "even",
             "--split",
@@ -91,35 +85,25 @@ def register(app: typer.Typer, command_cls) -> None:
         gradient: str = typer.Option(
             "refresh", "--gradient", help="refresh (Newton) or freeze (first partials reused)."
         ),
-        tol: str = typer.Option("1e-5", "--tol", help="Stop when |error| < tol (> 0)."),
-        max_iter: int = typer.Option(100, "--max-iter", help="At most this many updates (≥ 1)."),
-        json_out: bool = typer.Option(False, "--json", help="One strict JSON document on stdout."),
-        jsonl: bool = typer.Option(
-            False,
-            "--jsonl",
-            help="One JSON object per iteration as it is computed, then a summary line.",
-        ),
-        quiet: bool = typer.Option(
-            False, "--quiet", "-q", help="Only results and errors (no warnings)."
-        ),
-        plot: Optional[str] = typer.Option(
-            None, "--plot", help="Also draw the run into FILE (PNG, SVG or PDF)."
-        ),
+        tol: str = common.tol_option("|error| < TOL"),
+        max_iter: int = common.max_iter_option(100, "updates"),
+        json_out: bool = common.json_option(),
+        jsonl: bool = common.jsonl_option(),
+        quiet: bool = common.quiet_option(),
+        plot: Optional[str] = common.plot_option(),
     ) -> None:
         from ..render.solve import SOLVE_SCHEMA
 
         machine = json_out or jsonl
         with common.boundary(machine, SOLVE_SCHEMA):  # --jsonl: the error is one JSON line
-            common.validate(not (json_out and jsonl), "--json and --jsonl cannot be used together")
+            common.validate_machine_output(json_out, jsonl)
             common.validate(
                 split in ("even", "gradient"), f"--split '{split}': use even or gradient"
             )
             common.validate(
                 gradient in ("refresh", "freeze"), f"--gradient '{gradient}': use refresh or freeze"
             )
-            tol_value = common.parse_number(tol, "--tol")
-            common.validate(tol_value > 0, f"--tol {tol}: must be greater than 0")
-            common.check_max_iter(max_iter)
+            tol_value = common.validate_run_options(tol, max_iter)
             if target is None:
                 common.validate(
                     expr is None, "--target is required: the value the output should reach"

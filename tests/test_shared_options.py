@@ -1,0 +1,66 @@
+"""cli.md §16: a flag shared by several commands is declared once (commands/common.py) and
+means the same thing — the same help and the same error text — in every command."""
+
+from __future__ import annotations
+
+import pytest
+import typer.main
+from typer.testing import CliRunner
+
+from backprop_cli.cli import app
+
+ENV = {"COLUMNS": "120", "NO_COLOR": "1"}
+SHARED = ("--at", "--of", "--json", "--jsonl", "--quiet", "--tol", "--max-iter", "--plot")
+
+
+def _helps() -> dict[str, dict[str, str]]:
+    group = typer.main.get_command(app)
+    out: dict[str, dict[str, str]] = {}
+    for name, command in group.commands.items():
+        for param in command.params:
+            for opt in param.opts:
+                if opt in SHARED:
+                    out.setdefault(opt, {})[name] = param.help or ""
+    return out
+
+
+def test_shared_flags_have_one_help():
+    helps = _helps()
+    assert set(helps) == set(SHARED)
+    for opt in ("--at", "--of", "--json", "--jsonl", "--quiet"):
+        assert len(set(helps[opt].values())) == 1, (opt, helps[opt])
+    assert len(helps["--at"]) >= 5 and len(helps["--quiet"]) >= 6
+    # the criterion / unit / subject differ by command; the sentence around them does not
+    assert all(h.startswith("Tolerance > 0: converged when ") for h in helps["--tol"].values())
+    assert all(
+        h.startswith("At most this many ") and h.endswith(" (1 to 1 000 000).")
+        for h in helps["--max-iter"].values()
+    )
+    assert all(
+        h.startswith("Also draw ") and h.endswith("into FILE (.png, .svg or .pdf).")
+        for h in helps["--plot"].values()
+    )
+
+
+RUNS = {
+    "solve": ["solve", "x^2", "--target", "2"],
+    "descend": ["descend", "x^2", "--x0", "1"],
+    "descend --data": ["descend", "(w*x - y)^2", "--data", "unused.csv"],
+}
+
+
+@pytest.mark.parametrize("command", sorted(RUNS))
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--tol", "0"], "--tol 0: must be greater than 0"),
+        (["--tol", "nan"], "--tol: 'nan' is not a finite number"),
+        (["--max-iter", "0"], "--max-iter 0: must be at least 1"),
+        (["--max-iter", "1000001"], "--max-iter 1000001: over the limit of 1 000 000 iterations"),
+        (["--json", "--jsonl"], "--json and --jsonl cannot be used together"),
+    ],
+)
+def test_same_error_text_in_every_command(command, extra, message):
+    r = CliRunner().invoke(app, [*RUNS[command], *extra], env=ENV)
+    assert r.exit_code == 2, r.stderr
+    assert r.stderr.splitlines()[0] == f"error: {message}"
