@@ -166,3 +166,35 @@ def test_bad_arguments_raise_like_the_reference():
     # the cache is per setup: a later, different call is not confused by an earlier one
     assert solve(p, {"w": 3.0, "b": 4.0}, 50.0, ["b"], detail=False).result.status == "converged"
     assert solve(p, {"w": 3.0, "b": 4.0}, 50.0, ["w"], detail=False).result.values["b"] == 4.0
+
+
+@pytest.mark.parametrize("max_iter", [4, 5, 6, 8, 9, 10])
+def test_short_max_iter_still_takes_the_generated_loop(max_iter):
+    # W5 converges after 4 updates: any max_iter >= 4 is a converged run, whichever loop runs it
+    run = same(
+        bp.compile("(w*2+b)*(b+1)"), {"w": 3.0, "b": 4.0}, 60.0, ("b",), tol=1e-9, max_iter=max_iter
+    )
+    assert isinstance(run, FastSolveRun) and run.result.updates == 4
+
+
+@pytest.mark.parametrize("split, gradient", MODES)
+@pytest.mark.parametrize(
+    "text, start, target, vary",
+    [
+        ("exp(w)*b + b^2 + sin(w)", {"w": 0.3, "b": 1.0}, 5.0, ["b"]),  # invariant exp(w), sin(w)
+        ("log(w) + b", {"w": -1.0, "b": 1.0}, 2.0, ["b"]),  # invariant part out of its domain
+        ("exp(w)*b", {"w": 800.0, "b": 1.0}, 2.0, ["b"]),  # invariant part overflows
+        ("b / (w - 2) + w^3", {"w": 2.0, "b": 1.0}, 2.0, ["b"]),  # invariant division by 0
+        (
+            "w*b + 1/(1 + b^2) + atan(w)*b",
+            {"w": 1e200, "b": 0.5},
+            3.0,
+            ["b"],
+        ),  # invariant inf guard
+        ("w*b^2 + w^2", {"w": 2.0, "b": 3.0}, 10.0, ["b"]),  # ∂/∂w moves with b
+    ],
+)
+def test_invariant_lines_run_once_and_equal_the_reference(
+    text, start, target, vary, split, gradient
+):
+    same(bp.compile(text), start, target, vary, split=split, gradient=gradient)

@@ -44,6 +44,7 @@ streaming too. Nothing here prints.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -542,14 +543,40 @@ def make_run(program, start, target, vary, split, gradient, tol, max_iter, rows,
 #   max|cur − P| ≤ 1e-3·max|cur − prev|, hence |cur₀ − P₀| ≤ 1e-3·Σ|cur − prev|.
 
 
-def _solve_function(program: Program, vary: tuple[str, ...], split: str, gradient: str):
+_NAME = re.compile(r"\b[avg][0-9]+\b")
+
+
+def _split_invariant(lines: list[str], varied: set[str]) -> tuple[list[str], list[str], set[str]]:
+    """Split ``name = expr`` lines into those that read no varied input (directly or through
+    an earlier line) and the rest; returns (invariant, variant, variant names)."""
+    variant_names = set(varied)
+    inv: list[str] = []
+    var: list[str] = []
+    for ln in lines:
+        name, expr = ln.split(" = ", 1)
+        if name in variant_names or any(u in variant_names for u in _NAME.findall(expr)):
+            variant_names.add(name)
+            var.append(ln)
+        else:
+            inv.append(ln)
+    return inv, var, variant_names
+
+
+def _solve_function(
+    program: Program, vary: tuple[str, ...], split: str, gradient: str, peel: int | None = None
+):
     """Generated ``_solve(start, target, tol, max_iter)`` -> ``(updates, last point, output,
     error, start point)`` of a converged run, or None (the caller then runs the reference).
 
     Rows 0 … P−1 are unrolled (P = 9 for small bodies: every history check on locals),
-    later rows run in a ``while`` loop with the cycle history in a list. A zero factor
-    raises ZeroDivisionError in the step (caught: None); a non-finite step shows up in the
-    next row's finiteness test, before its converged exit.
+    later rows run in a ``while`` loop with the cycle history in a list. The unrolled rows
+    assume ``max_iter ≥ P`` (the caller takes the ``peel=1`` loop otherwise), so they test
+    no iteration count. A zero factor raises ZeroDivisionError in the step (caught: None);
+    a non-finite step shows up in the next row's finiteness test, before its converged exit.
+
+    Lines of the body that read no varied variable (``w * 2`` when only ``b`` varies) run
+    once, in row 0; their values, and the guards and partials among them, are finite there
+    and do not change, so later rows neither recompute nor re-test them.
     """
     from ..codegen import emit, scalar_helpers
 
@@ -572,14 +599,22 @@ def _solve_function(program: Program, vary: tuple[str, ...], split: str, gradien
     else:
         steps = [f"_e * {f} / _n2" for f in fs]
         norm = [f"    _n2 = _fsum(({', '.join(f'{f} * {f}' for f in fs)},))"]
-    peel = 9 if len(body.lines) <= 30 else 3
+    if peel is None:
+        peel = 9 if len(body.lines) <= 30 else 3
+    invariant, variant, variant_names = _split_invariant(body.lines, set(xs))
+
+    def moving(expr: str) -> bool:
+        return any(u in variant_names for u in _NAME.findall(expr))
+
+    later_check = [e for e in [*body.grads, *body.guards] if moving(e)] + xs
 
     def evaluate(row: str, first: bool) -> list[str]:
         # row 0 also tests the output and the error (later rows: the error bound does)
-        check = [*body.grads, *body.guards] + ([body.value, "_e"] if first else xs)
+        check = [*body.grads, *body.guards, body.value, "_e"] if first else later_check
+        lines = body.lines if first else variant
         return [
             "try:",
-            *["    " + ln for ln in body.lines or ["pass"]],
+            *["    " + ln for ln in lines or ["pass"]],
             "except Exception:",
             "    return None",
             f"_e = {value} - _target",
@@ -612,17 +647,28 @@ def _solve_function(program: Program, vary: tuple[str, ...], split: str, gradien
     runaway = " or ".join(f"not (_nps <= {x} <= _ps)" for x in xs)
     src = [
         "def _solve(_start, _target, _tol, _maxit):",
-        *[f"    a{i} = _float(_start[_n{i}])" for i in range(n)],
+        *[
+            ln
+            for i in range(n)
+            for ln in (
+                f"    a{i} = _start[_n{i}]",
+                f"    if a{i}.__class__ is not _float:",
+                f"        a{i} = _float(a{i})",
+            )
+        ],  # fmt: skip
         f"    _s0 = {point}",
-        "    if not (0.0 < _tol < _inf and -_inf < _target < _inf) or _maxit < 1:",
+        f"    if not (0.0 < _tol < _inf and -_inf < _target < _inf) or _maxit < {max(1, peel)}:",
         "        return None",
         "    _ntol = -_tol",
         *["    " + ln for ln in evaluate("0", True)],
-        f"    _dl = {DIVERGE_FACTOR!r} * _max(1.0, abs(_e))",
+        "    _dl = _e if _e > 0.0 else -_e",
+        f"    _dl = {DIVERGE_FACTOR!r} * (_dl if _dl > 1.0 else 1.0)",
         "    if not _dl < _inf:",
         "        return None",
         "    _ndl = -_dl",
-        f"    _ps = {DIVERGE_FACTOR!r} * _max(1.0, {', '.join(f'abs({x})' for x in xs)})",
+        "    _ps = 1.0",
+        *[f"    _ps = {x} if {x} > _ps else -{x} if -{x} > _ps else _ps" for x in xs],
+        f"    _ps = {DIVERGE_FACTOR!r} * _ps",
         "    _nps = -_ps",
     ]
     if gradient == "freeze":
@@ -632,7 +678,7 @@ def _solve_function(program: Program, vary: tuple[str, ...], split: str, gradien
     for r in range(1, peel):
         src += [
             *["    " + ln for ln in evaluate(str(r), False)],
-            f"    if _maxit <= {r} or not (_ndl <= _e <= _dl):",
+            "    if not (_ndl <= _e <= _dl):",
             "        return None",
         ]
         if r >= 3:  # runaway and cycles need four rows
@@ -672,6 +718,7 @@ def _solve_function(program: Program, vary: tuple[str, ...], split: str, gradien
     exec(compile(text, "<backprop:solve>", "exec"), ns)  # our own generated code (codegen.py)
     fn = ns["_solve"]
     fn.source = text
+    fn.peel = peel
     return fn
 
 
@@ -762,29 +809,38 @@ def solve_fast(
     """:func:`solve` with ``detail=False`` through the generated Newton loop (cached on the
     program per vary/split/gradient); any run that does not simply converge is the
     reference's, re-run from the start."""
-    try:
-        key = ("solve", vary, split, gradient)
-        loop = program._loops.get(key)
-    except TypeError:  # an unhashable vary (a list)
-        key = ("solve", tuple(vary), split, gradient)
-        loop = program._loops.get(key)
-    if loop is None:
-        if split not in SPLITS or gradient not in GRADIENTS:
-            return _solve_reference(
-                program, start, target, vary, split, gradient, tol, max_iter, False
-            )
-        varied = check_vary(program, vary)  # raises the reference's InputError
-        loop = (
-            _solve_function(program, varied, split, gradient) if varied else None,
-            (program, varied, split, gradient),
-        )
-        program._loops[key] = loop
-    fn, setup = loop
+    loops = program._loops
+    last = loops.get("solve")  # the last setup used: same objects again -> no key to build
+    if last is not None and last[0] is vary and last[1] is split and last[2] is gradient:
+        loop = last[3]
+    else:
+        try:
+            key = ("solve", vary, split, gradient)
+            loop = loops.get(key)
+        except TypeError:  # an unhashable vary (a list)
+            key = ("solve", tuple(vary), split, gradient)
+            loop = loops.get(key)
+        if loop is None:
+            if split not in SPLITS or gradient not in GRADIENTS:
+                return _solve_reference(
+                    program, start, target, vary, split, gradient, tol, max_iter, False
+                )
+            varied = check_vary(program, vary)  # raises the reference's InputError
+            fn = _solve_function(program, varied, split, gradient) if varied else None
+            loop = [fn, (program, varied, split, gradient), None]
+            loops[key] = loop
+        if key[1] is vary:  # a hashable vary: remember it for the identity test above
+            loops["solve"] = (vary, split, gradient, loop)
+    fn = loop[0]
     if fn is not None:
         try:
+            if max_iter < fn.peel:  # the unrolled rows assume max_iter >= peel
+                fn = loop[2]
+                if fn is None:
+                    fn = loop[2] = _solve_function(program, loop[1][1], split, gradient, peel=1)
             raw = fn(start, target, tol, max_iter)
         except (KeyError, TypeError, ValueError):  # the reference raises (or explains) it
             raw = None
         if raw is not None:
-            return FastSolveRun(setup, (target, tol, max_iter), raw)
+            return FastSolveRun(loop[1], (target, tol, max_iter), raw)
     return _solve_reference(program, start, target, vary, split, gradient, tol, max_iter, False)
