@@ -15,6 +15,7 @@ Reverse vs forward vs SymPy are exact methods: AD_RTOL = 1e-10.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 
@@ -168,3 +169,12 @@ def assert_four_ways(text: str, at: dict[str, float], use_sympy: bool = True) ->
                 problems.append(f"∂/∂{v}: reverse {rev!r} vs {what} {other!r}")
     assert not problems, f"{text} at {at}: " + "; ".join(problems)
     return r
+
+
+def strict_json(text: str):
+    """json.loads that refuses NaN/Infinity tokens (the CLI's JSON must be strict)."""
+
+    def bad(token):
+        raise ValueError(f"non-strict JSON token {token}")
+
+    return json.loads(text, parse_constant=bad)

@@ -8,7 +8,6 @@ CliRunner for volume; a few real subprocesses (python -m backprop_cli, and the i
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -21,19 +20,13 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from backprop_cli.cli import app
+from tests.oracles import strict_json as strict
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {"COLUMNS": "100", "NO_COLOR": "1"}
 FUZZ = settings(
     deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )  # profile decides the count
-
-
-def strict(text: str):
-    def bad(token):
-        raise ValueError(f"non-strict JSON token {token}")
-
-    return json.loads(text, parse_constant=bad)
 
 
 def check_run(argv, *, json_mode=None, input=None):

@@ -7,7 +7,6 @@ terminals and signals.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -21,6 +20,7 @@ from typer.testing import CliRunner
 
 from backprop_cli import __version__
 from backprop_cli.cli import app
+from tests.oracles import strict_json as strict
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {"COLUMNS": "120", "NO_COLOR": "1"}
@@ -30,13 +30,6 @@ COLOUR_SGR = re.compile(r"\x1b\[(?:[0-9;]*;)?(?:3[0-8]|9[0-7]|4[0-8])[0-9;]*m")
 
 def run(*argv, env=None, input=None):
     return CliRunner().invoke(app, list(argv), env={**ENV, **(env or {})}, input=input)
-
-
-def strict(text: str):
-    def bad(token):
-        raise ValueError(f"non-strict JSON token {token}")
-
-    return json.loads(text, parse_constant=bad)
 
 
 def subprocess_env(**extra) -> dict:

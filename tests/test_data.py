@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
@@ -17,16 +16,10 @@ from backprop_cli.engines.objective import Objective, reduced_hessian
 from backprop_cli.engines.optimizers import make
 from backprop_cli.engines.train import run
 from backprop_cli.errors import DomainError, InputError
+from tests.oracles import strict_json as strict
 
 ENV = {"COLUMNS": "120", "NO_COLOR": "1"}
 LINE = "(w*x + b - y)^2"
-
-
-def strict(text: str):
-    def bad(token):
-        raise ValueError(f"non-strict JSON token {token}")
-
-    return json.loads(text, parse_constant=bad)
 
 
 def invoke(*args):

@@ -1,7 +1,6 @@
 """`backprop descend`: the lesson's iterates, honest statuses, sweeps, JSON, and the fast
 (generated) sgd loop against the plain reference loop."""
 
-import json
 import shlex
 
 import pytest
@@ -19,16 +18,10 @@ from backprop_cli.engines.descend import (
     next_checkpoint,
     sweep,
 )
+from tests.oracles import strict_json as strict
 
 ENV = {"COLUMNS": "120", "NO_COLOR": "1"}
 runner = CliRunner()
-
-
-def strict(text: str):
-    def bad(token):
-        raise ValueError(f"non-strict JSON token {token}")
-
-    return json.loads(text, parse_constant=bad)
 
 
 def invoke(*args):

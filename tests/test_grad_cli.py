@@ -6,7 +6,6 @@ JSON is parsed strictly (NaN/Infinity tokens are an error).
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -16,19 +15,12 @@ import pytest
 from typer.testing import CliRunner
 
 from backprop_cli.cli import app
+from tests.oracles import strict_json as loads
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"}
 runner = CliRunner()
 LESSON = "x = 2*w + b; y = b + 1; z = x*y"
-
-
-def _strict(token):
-    raise ValueError(f"non-strict JSON token {token}")
-
-
-def loads(text: str) -> dict:
-    return json.loads(text, parse_constant=_strict)
 
 
 def run(*args: str):

@@ -4,7 +4,6 @@ and renders verbatim in `--help` (Rich markup must not eat brackets; no folding 
 
 from __future__ import annotations
 
-import json
 import re
 import shlex
 
@@ -13,15 +12,9 @@ from typer.testing import CliRunner
 
 from backprop_cli.cli import app
 from backprop_cli.commands import help_text
+from tests.oracles import strict_json as _strict
 
 ENV = {"COLUMNS": "200", "NO_COLOR": "1", "TERMINAL_WIDTH": "200"}
-
-
-def _strict(text: str):
-    def bad(token):
-        raise ValueError(f"non-strict JSON token {token}")
-
-    return json.loads(text, parse_constant=bad)
 
 
 def run(argv: list[str]):

@@ -17,16 +17,10 @@ from typer.testing import CliRunner
 
 from backprop_cli import limits
 from backprop_cli.cli import app
+from tests.oracles import strict_json as strict
 
 ENV = {"COLUMNS": "120", "NO_COLOR": "1"}
 BOUND = 2.0  # seconds per case: generous for a loaded 2-core machine
-
-
-def strict(text: str):
-    def bad(token):
-        raise ValueError(f"non-strict JSON token {token}")
-
-    return json.loads(text, parse_constant=bad)
 
 
 def invoke(argv, input=None, bound=BOUND):

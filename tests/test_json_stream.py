@@ -5,7 +5,6 @@ document, bounded memory, and a valid ending when it is cut short; --max-iter's 
 from __future__ import annotations
 
 import io
-import json
 import tracemalloc
 
 import pytest
@@ -21,15 +20,9 @@ from backprop_cli.limits import MAX_ITER
 from backprop_cli.render import descend as descend_view
 from backprop_cli.render import jsonout
 from backprop_cli.render import solve as solve_view
+from tests.oracles import strict_json as strict
 
 ENV = {"COLUMNS": "120", "NO_COLOR": "1"}
-
-
-def strict(text: str):
-    def bad(token):
-        raise ValueError(f"non-strict JSON token {token}")
-
-    return json.loads(text, parse_constant=bad)
 
 
 def invoke(*args, input=None):

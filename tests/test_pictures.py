@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import json
 import re
 import shlex
 import shutil
@@ -26,19 +25,13 @@ from backprop_cli.commands import help_text
 from backprop_cli.engines.gradient import gradient_report
 from backprop_cli.errors import InputError
 from backprop_cli.render import diagram, plot
+from tests.oracles import strict_json
 
 LESSON = "x = 2*w + b; y = b + 1; z = x*y"
 HAS_DOT = shutil.which("dot") is not None
 ENV = {"COLUMNS": "100", "NO_COLOR": "1"}
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 SVG_NS = "{http://www.w3.org/2000/svg}"
-
-
-def strict_json(text: str) -> dict:
-    def bad(token):
-        raise ValueError(f"non-strict JSON token {token}")
-
-    return json.loads(text, parse_constant=bad)
 
 
 def lesson_report(of=None):

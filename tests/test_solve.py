@@ -3,7 +3,6 @@ strict JSON / JSON Lines, the table at a fixed width, and option validation."""
 
 from __future__ import annotations
 
-import json
 import math
 import shlex
 from fractions import Fraction
@@ -16,17 +15,11 @@ from backprop_cli.cli import app
 from backprop_cli.commands import help_text
 from backprop_cli.engines.solve import Iteration, SolveResult, iterate, solve
 from backprop_cli.render.spark import sparkline
+from tests.oracles import strict_json as strict
 
 LESSON = "x = 2*w + b; y = b + 1; z = x*y"
 ROOT = (-7 + math.sqrt(265)) / 2  # the exact root of (6+b)(b+1) = 60
 ENV = {"COLUMNS": "100", "NO_COLOR": "1"}
-
-
-def strict(text: str):
-    def bad(token):
-        raise ValueError(f"non-strict JSON token {token}")
-
-    return json.loads(text, parse_constant=bad)
 
 
 def run_cli(*args, env=None):

@@ -10,6 +10,8 @@ import os
 import subprocess
 import sys
 
+from tests.oracles import strict_json as _strict
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HEAVY = ("numpy", "matplotlib", "sympy", "pydantic", "scipy", "pandas")
 
@@ -44,13 +46,6 @@ def _cli(args: list[str]) -> tuple[int, str, set[str]]:
     assert line, r.stderr
     info = json.loads(line[-1][len("MODULES ") :])
     return info["code"], r.stdout, set(info["modules"])
-
-
-def _strict(text: str):
-    def no_constants(name):
-        raise ValueError(f"non-strict JSON constant {name}")
-
-    return json.loads(text, parse_constant=no_constants)
 
 
 def _baseline_rich() -> set[str]:

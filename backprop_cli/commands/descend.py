@@ -51,6 +51,29 @@ def _etas(text: str | None, optimizer: str) -> list[float]:
     return etas
 
 
+HYPER_FLAGS = {"beta": "--momentum", "beta1": "--beta1", "beta2": "--beta2", "rho": "--rho", "epsilon": "--epsilon"}
+
+
+def hyperparameters(optimizer: str, given: dict[str, str | None]) -> dict[str, float]:
+    """The optimizer's hyperparameters from their option texts (None: not given), checked:
+    each must apply to the optimizer; ε > 0, the others in [0, 1). Also used by --data."""
+    from ..engines.optimizers import HYPERPARAMETERS
+
+    hyper = {}
+    for key, text in given.items():
+        if text is None:
+            continue
+        flag = HYPER_FLAGS[key]
+        common.validate(key in HYPERPARAMETERS[optimizer], f"{flag} does not apply to --optimizer {optimizer}")
+        value = common.parse_number(text, flag)
+        if key == "epsilon":
+            common.validate(value > 0, f"--epsilon {text}: must be greater than 0")
+        else:
+            common.validate(0 <= value < 1, f"{flag} {text}: must be in [0, 1)")
+        hyper[key] = value
+    return hyper
+
+
 def _progress(enabled: bool, total: int):
     """A rich.progress bar on stderr (only on a terminal), as a context manager + callback."""
     from contextlib import nullcontext
@@ -157,7 +180,7 @@ def run_command(expr, eta, x0, at, of, optimizer, momentum, beta1, beta2, rho, e
                 max_iter, show_all, json_out, jsonl, quiet, plot) -> None:  # fmt: skip
     import sys
 
-    from ..engines.optimizers import HYPERPARAMETERS, OPTIMIZERS
+    from ..engines.optimizers import OPTIMIZERS
 
     machine = json_out or jsonl
     common.validate_machine_output(json_out, jsonl)
@@ -168,21 +191,9 @@ def run_command(expr, eta, x0, at, of, optimizer, momentum, beta1, beta2, rho, e
     is_sweep = eta is not None and ("," in eta or ":" in eta)
     tol_value = common.validate_run_options(tol, max_iter)
     until = common.parse_number(until_loss, "--until-loss") if until_loss is not None else None
-    hyper = {}
-    given = {"beta": momentum, "beta1": beta1, "beta2": beta2, "rho": rho, "epsilon": epsilon}
-    flag = {"beta": "--momentum", "beta1": "--beta1", "beta2": "--beta2", "rho": "--rho", "epsilon": "--epsilon"}
-    for key, text in given.items():
-        if text is None:
-            continue
-        common.validate(
-            key in HYPERPARAMETERS[optimizer], f"{flag[key]} does not apply to --optimizer {optimizer}"
-        )
-        value = common.parse_number(text, flag[key])
-        if key == "epsilon":
-            common.validate(value > 0, f"--epsilon {text}: must be greater than 0")
-        else:
-            common.validate(0 <= value < 1, f"{flag[key]} {text}: must be in [0, 1)")
-        hyper[key] = value
+    hyper = hyperparameters(
+        optimizer, {"beta": momentum, "beta1": beta1, "beta2": beta2, "rho": rho, "epsilon": epsilon}
+    )
     common.validate(not (x0 is not None and at), "give the start with --x0 or with --at, not both")
     plotter = _plotter(plot, is_sweep)
 

@@ -32,7 +32,7 @@ def run_data_command(
     *, expr, eta, x0, at, of, optimizer, hyper_text: dict, tol, until_loss, max_iter, show_all,
     json_out, jsonl, quiet, plot, data, column, reduce, batch_size, epochs, shuffle, seed, log,
 ) -> None:  # fmt: skip
-    from ..engines.optimizers import HYPERPARAMETERS, OPTIMIZERS, make
+    from ..engines.optimizers import OPTIMIZERS, make
 
     machine = json_out or jsonl
     common.validate_machine_output(json_out, jsonl)
@@ -57,27 +57,9 @@ def run_data_command(
     )
     common.validate(epochs is None or epochs >= 1, f"--epochs {epochs}: must be at least 1")
     common.validate(seed >= 0, f"--seed {seed}: must be ≥ 0")
-    hyper = {}
-    flag = {
-        "beta": "--momentum",
-        "beta1": "--beta1",
-        "beta2": "--beta2",
-        "rho": "--rho",
-        "epsilon": "--epsilon",
-    }
-    for key, text in hyper_text.items():
-        if text is None:
-            continue
-        common.validate(
-            key in HYPERPARAMETERS[optimizer],
-            f"{flag[key]} does not apply to --optimizer {optimizer}",
-        )
-        value = common.parse_number(text, flag[key])
-        if key == "epsilon":
-            common.validate(value > 0, f"--epsilon {text}: must be greater than 0")
-        else:
-            common.validate(0 <= value < 1, f"{flag[key]} {text}: must be in [0, 1)")
-        hyper[key] = value
+    from .descend import hyperparameters
+
+    hyper = hyperparameters(optimizer, hyper_text)
     common.validate(not (x0 is not None and at), "give the start with --x0 or with --at, not both")
     if plot is not None:
         from ..render.plot import plot_format

@@ -279,22 +279,17 @@ def _verdict(ev, gnorm, tol, until_loss, loss0, epoch, epochs, updates, max_iter
         return "diverged", _diverged_text(
             updates, f"the loss grew from {loss0:.6g} to {ev.value:.6g}"
         )
+    goal = (
+        f"the loss {ev.value:.6g} is not below {until_loss:.6g}"
+        if until_loss is not None
+        else (f"the largest partial is {gnorm:.3g} (tol {tol:g})")
+    )
     if epochs is not None and epoch >= epochs:
-        goal = (
-            f"the loss {ev.value:.6g} is not below {until_loss:.6g}"
-            if until_loss is not None
-            else (f"the largest partial is {gnorm:.3g} (tol {tol:g})")
-        )
         return (
             "max_iterations",
             f"stopped after {epoch} epoch{'s' if epoch != 1 else ''} (--epochs) without converging: {goal}",
         )
     if updates >= max_iter:
-        goal = (
-            f"the loss {ev.value:.6g} is not below {until_loss:.6g}"
-            if until_loss is not None
-            else (f"the largest partial is {gnorm:.3g} (tol {tol:g})")
-        )
         return (
             "max_iterations",
             f"stopped after {updates} updates (--max-iter) without converging: {goal}",
