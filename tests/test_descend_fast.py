@@ -22,6 +22,25 @@ CASES = [
     ("exp(x) + exp(-x)", {"x": 3.0}, 0.05, {"until_loss": 2.0000001}),
     ("(x - 3)^2 * 1e6", {"x": 0.0}, 1e-7, {"tol": 0.0, "max_iter": 3000}),
     ("sin(x) + 0.1*x^2", {"x": 2.0}, 0.3, {"tol": 1e-9, "max_iter": 4099}),
+    # longer bodies: passes of 8 and of 4 rows
+    (
+        " + ".join(f"sin(x*{i})" for i in range(1, 12)) + " + x^2",
+        {"x": 0.3},
+        0.01,
+        {"tol": 0.0, "max_iter": 1037},
+    ),
+    (
+        " + ".join(f"sin(x*{i})*y" for i in range(1, 30)) + " + x^2 + y^2",
+        {"x": 0.3, "y": 0.2},
+        0.002,
+        {"tol": 1e-12, "max_iter": 1100},
+    ),
+    (
+        " + ".join(f"sin(x*{i})*y" for i in range(1, 70)) + " + x^2 + y^2",
+        {"x": 0.3, "y": 0.2},
+        0.0005,
+        {"tol": 0.0, "max_iter": 1030},
+    ),
 ]
 
 

@@ -485,7 +485,10 @@ class _Run:
 # -- the generated sgd loop --------------------------------------------------------------
 
 _CHUNKS: weakref.WeakKeyDictionary[Program, dict] = weakref.WeakKeyDictionary()
-UNROLL = 4  # rows per pass of the generated loop (the new points are recorded with one extend)
+#: rows per pass of the generated loop (the new points are recorded with one extend per
+#: pass): 16 for small bodies; longer bodies take 8 or 4 (the code grows with the square
+#: of the unrolling through the early exits, and CPython compiles ~1.5 µs a statement)
+UNROLL = 16
 
 
 def _chunk_function(program: Program, names: Sequence[str], tol: float = 1.0):
@@ -494,7 +497,7 @@ def _chunk_function(program: Program, names: Sequence[str], tol: float = 1.0):
     Runs rows k0 … stop−1 of plain descent with checks 1–3 of the module docstring (the
     compiled body inlined, single-use temporaries folded into their consumers, one step
     ``a ← a − η·g`` per row, the new points recorded with one ``extend`` per
-    :data:`UNROLL` rows) and returns the first row it did not finish: ``stop``, or a row
+    pass of :data:`UNROLL` (or fewer, for long bodies) rows) and returns the first row it did not finish: ``stop``, or a row
     for the plain loop to look at (converged, loss out of bounds, or an exception to be
     explained by the interpreter). The plain loop evaluates and checks that row exactly,
     then resumes here.
@@ -532,6 +535,7 @@ def _chunk_function(program: Program, names: Sequence[str], tol: float = 1.0):
 
     # the update is the last statement: a gradient used only there is folded into it
     *lines, update = inline_single_use([*body.lines, update], keep)
+    unroll = UNROLL if len(lines) <= 16 else 8 if len(lines) <= 64 else 4
 
     def row(ind: str, fail: list[str]) -> list[str]:
         """One row: evaluate, check (``fail`` on a stop), step."""
@@ -551,14 +555,14 @@ def _chunk_function(program: Program, names: Sequence[str], tol: float = 1.0):
         f"def _chunk({', '.join(xs)}, _eta, _tol, _lo, _hi, _k0, _stop, {', '.join(f'_ex{i}' for i in range(n))}):",
         "    _ntol = -_tol",
         "    _k = _k0",
-        f"    _end = _stop - {UNROLL - 1}",
+        f"    _end = _stop - {unroll - 1}",
         "    while _k < _end:",
     ]
-    for j in range(UNROLL):
+    for j in range(unroll):
         src += row("        ", [*record("", j), f"return _k + {j}" if j else "return _k"])
         src += [f"        _r{i}_{j} = a{i}" for i in range(n)]
-    src += record("        ", UNROLL)
-    src += [f"        _k += {UNROLL}", "    while _k < _stop:"]
+    src += record("        ", unroll)
+    src += [f"        _k += {unroll}", "    while _k < _stop:"]
     src += row("        ", ["return _k"])
     src += [f"        _ex{i}((a{i},))" for i in range(n)]
     src += ["        _k += 1", "    return _k"]
