@@ -64,3 +64,23 @@ def test_same_error_text_in_every_command(command, extra, message):
     r = CliRunner().invoke(app, [*RUNS[command], *extra], env=ENV)
     assert r.exit_code == 2, r.stderr
     assert r.stderr.splitlines()[0] == f"error: {message}"
+
+
+PLOTTING = {
+    "solve": ["solve", "(w*2+b)*(b+1)", "--at", "w=3,b=4", "--target", "60", "--vary", "b"],
+    "descend": ["descend", "--eta", "0.1", "--x0", "0.2"],
+    "sweep": ["descend", "x^2", "--x0", "1", "--eta", "0.1,0.2"],
+}
+
+
+@pytest.mark.parametrize("command", sorted(PLOTTING))
+def test_plot_path_checked_before_the_run(command, tmp_path):
+    # a wrong picture type: exit 2 before any table is printed
+    r = CliRunner().invoke(app, [*PLOTTING[command], "--plot", "x.jpg"], env=ENV)
+    assert r.exit_code == 2 and r.stdout == ""
+    assert r.stderr.startswith("error: --plot 'x.jpg': unknown picture type '.jpg'")
+    # a folder that does not exist: the same words as a failed write, before the run
+    missing = str(tmp_path / "no-such-folder" / "x.png")
+    r = CliRunner().invoke(app, [*PLOTTING[command], "--plot", missing], env=ENV)
+    assert r.exit_code == 1 and r.stdout == ""
+    assert r.stderr.startswith(f"error: cannot write '{missing}': No such file or directory")

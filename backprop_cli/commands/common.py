@@ -212,6 +212,31 @@ def plot_option(what: str = "the run"):
     )
 
 
+def plot_module(path: str):
+    """render.plot for ``--plot PATH``, checked before any work: plotting is installed and the
+    file type is one it writes (.png, .svg, .pdf) — so a bad path fails before a run, not after."""
+    try:
+        from ..render import plot
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("backprop_cli.render.plot", "matplotlib"):
+            raise
+        raise InputError(f"--plot {path}: plotting is not available in this installation") from None
+    plot.plot_format(path)
+    problem = unwritable(path)
+    if problem:
+        raise plot.OutputError(problem)
+    return plot
+
+
+def unwritable(path: str) -> str | None:
+    """Why a file cannot be written at ``path`` (its folder is missing), checked before any
+    work — or None. The same words as the error met when writing fails."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        return f"cannot write '{path}': No such file or directory"
+    return None
+
+
 def validate_machine_output(json_out: bool, jsonl: bool) -> None:
     validate(not (json_out and jsonl), "--json and --jsonl cannot be used together")
 

@@ -14,24 +14,6 @@ LESSON_X0 = 0.2
 PROGRESS_FROM = 2000  # show a progress bar only for runs allowed this many steps
 
 
-def _plotter(path: str | None, sweep: bool):
-    """The plot function, checked before any work so a missing plotter fails fast."""
-    if path is None:
-        return None
-    try:
-        from ..render import plot
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("backprop_cli.render.plot", "matplotlib"):
-            raise
-        from ..errors import InputError
-
-        raise InputError(f"--plot {path}: plotting is not available in this installation") from None
-    fmt_check = getattr(plot, "plot_format", None)
-    if fmt_check is not None:
-        fmt_check(path)
-    return plot.plot_sweep if sweep else plot.plot_descend
-
-
 def _etas(text: str | None, optimizer: str) -> list[float]:
     from ..engines.descend import eta_values
     from ..engines.optimizers import OPTIMIZERS
@@ -195,7 +177,10 @@ def run_command(expr, eta, x0, at, of, optimizer, momentum, beta1, beta2, rho, e
         optimizer, {"beta": momentum, "beta1": beta1, "beta2": beta2, "rho": rho, "epsilon": epsilon}
     )
     common.validate(not (x0 is not None and at), "give the start with --x0 or with --at, not both")
-    plotter = _plotter(plot, is_sweep)
+    plotter = None
+    if plot is not None:
+        module = common.plot_module(plot)
+        plotter = module.plot_sweep if is_sweep else module.plot_descend
 
     from .. import compile as compile_program
 

@@ -62,9 +62,7 @@ def run_data_command(
     hyper = hyperparameters(optimizer, hyper_text)
     common.validate(not (x0 is not None and at), "give the start with --x0 or with --at, not both")
     if plot is not None:
-        from ..render.plot import plot_format
-
-        plot_format(plot)
+        common.plot_module(plot)
 
     from .. import compile as compile_program
     from ..data import bind, load, parse_columns

@@ -153,6 +153,8 @@ def register(app: typer.Typer, command_cls) -> None:
                 fmt is None or fmt in FORMATS, f"--format '{fmt}': use one of {', '.join(FORMATS)}"
             )
             kind = output_kind(output) if output is not None else None
+            if output is not None and common.unwritable(output):
+                raise OutputError(common.unwritable(output))
             if kind is not None and fmt is not None:
                 source_kind = "dot" if kind in ("svg", "png", "pdf") else kind
                 common.validate(

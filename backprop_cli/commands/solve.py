@@ -28,21 +28,6 @@ def _vary_names(items: list[str] | None) -> list[str]:
     return names
 
 
-def _plotter(path: str | None):
-    """The plot function, checked before any work so a missing plotter fails fast."""
-    if path is None:
-        return None
-    try:
-        from ..render import plot
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("backprop_cli.render.plot", "matplotlib"):
-            raise
-        from ..errors import InputError
-
-        raise InputError(f"--plot {path}: plotting is not available in this installation") from None
-    return plot.plot_solve
-
-
 def register(app: typer.Typer, command_cls) -> None:
     @app.command(
         "solve",
@@ -113,7 +98,7 @@ def register(app: typer.Typer, command_cls) -> None:
                 target_value = common.parse_number(target, "--target")
             given = common.parse_at(at)
             names = _vary_names(vary)
-            plot_solve = _plotter(plot)
+            plot_solve = common.plot_module(plot).plot_solve if plot is not None else None
 
             from .. import compile as compile_program
             from ..engines.gradient import output_symbol
