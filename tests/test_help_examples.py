@@ -42,12 +42,14 @@ def _run_example(example: str):
     return result
 
 
-@pytest.mark.parametrize("name", sorted(help_text.EXAMPLES))
-def test_command_examples_run_verbatim_in_order(name, tmp_path, monkeypatch):
-    # in order: a command's later example may read the file an earlier one wrote
+@pytest.mark.parametrize(
+    "example", [e for name in sorted(help_text.EXAMPLES) for e in help_text.EXAMPLES[name]]
+)
+def test_command_examples_run_verbatim_each_on_its_own(example, tmp_path, monkeypatch):
+    # every example stands alone: a fresh empty working folder, no file from another example
     monkeypatch.chdir(tmp_path)
-    for example in help_text.EXAMPLES[name]:
-        _run_example(example)
+    _run_example(example)
+    assert "/tmp" not in example  # nothing shared between examples (or with other users)
 
 
 @pytest.mark.parametrize("example", MAIN_EXAMPLES)

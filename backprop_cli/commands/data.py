@@ -15,7 +15,10 @@ FORMULAS = (
     "quadratic: y = a·x² + b·x + c + σ·ε with x uniform in \\[-1, 1], defaults a = 1, b = -2, c = 1; "
     "logistic: y = 1 with probability sigmoid(w·x + b), else 0, with x uniform in \\[-3, 3], "
     "defaults w = 2, b = 0 (no --noise). σ is --noise (default 0.1). Draw order: all x first, "
-    "then all ε (or the uniform draws of the labels). Numbers are written with 10 significant digits."
+    "then all ε (or the uniform draws of the labels). Numbers are written with 10 significant digits. "
+    "To fit one: backprop data linear --output points.csv, then "
+    'backprop descend "(w*x + b - y)^2" --data points.csv --at w=0,b=0 --eta 0.5.'
+
 )
 
 

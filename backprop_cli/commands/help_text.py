@@ -10,9 +10,9 @@ EXAMPLES: dict[str, list[str]] = {
         'backprop grad "sin(x)*exp(y)" --at x=1,y=0 --json',
     ],
     "data": [
-        "backprop data linear --n 200 --seed 0 --noise 0.1 --param w=2,b=3 --output /tmp/backprop_points.csv",
-        'backprop descend "(w*x + b - y)^2" --data /tmp/backprop_points.csv --at w=0,b=0 --eta 0.5',
+        "backprop data linear --n 200 --seed 0 --noise 0.1 --param w=2,b=3",
         "backprop data quadratic --n 5 --seed 1",
+        "backprop data logistic --n 100 --seed 2 --output logistic.csv",
     ],
     "solve": [
         'backprop solve "(w*2+b)*(b+1)" --at w=3,b=4 --target 60 --vary b',
