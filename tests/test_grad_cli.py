@@ -313,3 +313,25 @@ def test_subprocess_check_explain():
     assert "5·1 + 10·1 = 15" in p.stdout
     c = _subprocess("check", "--json")
     assert c.returncode == 0 and loads(c.stdout)["status"] == "agree"
+
+
+def test_json_nodes_carry_their_span_in_the_source():
+    # every node's [start, end) recovers its exact text, even where "expr" is shortened
+    long_sum = " + ".join(f"{k}*x" for k in range(1, 40))  # > 100 characters
+    source = f"a = {long_sum}; z = sin(a) * (a + 1)"
+    r = runner.invoke(app, ["grad", source, "--at", "x=0.01", "--json"], env=ENV)
+    assert r.exit_code == 0, r.stderr
+    doc = loads(r.stdout)
+    by_name = {n["name"]: n for n in doc["nodes"] if n["name"]}
+    for n in doc["nodes"]:
+        start, end = n["span"]
+        text = source[start:end]
+        if "…" in n["expr"]:
+            head, tail = n["expr"].split("…")
+            assert len(text) > 100 and text.startswith(head) and text.endswith(tail)
+        else:
+            assert text == n["expr"], n
+    a = by_name["a"]
+    assert "…" in a["expr"] and source[a["span"][0] : a["span"][1]] == long_sum
+    assert source[slice(*by_name["z"]["span"])] == "sin(a) * (a + 1)"
+    assert source[slice(*by_name["x"]["span"])] == "x"

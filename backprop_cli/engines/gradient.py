@@ -20,6 +20,7 @@ class NodeRecord:
     local: tuple[float, ...]  # ∂node/∂input for each input
     adjoint: float  # ∂output/∂node
     tangents: dict[str, float] | None = None  # forward mode: ∂node/∂variable
+    span: tuple[int, int] | None = None  # [start, end) of the node's text in the source (expr may be shortened)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +103,7 @@ def gradient_report(
             local=tuple(trace.locals[n.id]),
             adjoint=trace.adjoints[n.id],
             tangents={v: tangents[v][n.id] for v in tangents} if tangents else None,
+            span=(n.span.start, n.span.end),
         )
         for n in graph.nodes
         if relevant[n.id]

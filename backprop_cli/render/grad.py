@@ -131,6 +131,7 @@ def grad_document(report: GradReport) -> dict:
                 "id": n.id,
                 "name": n.name,
                 "expr": n.expr,
+                "span": None if n.span is None else list(n.span),
                 "op": n.op,
                 "inputs": list(n.inputs),
                 "value": n.value,
