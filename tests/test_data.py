@@ -564,11 +564,12 @@ def test_model_curve_choice():
     assert snapshot_epochs(1000)[0] == 0 and snapshot_epochs(1000)[-1] == 1000
 
 
-def test_help_examples_for_data_run_verbatim():
+def test_help_examples_for_data_run_verbatim(tmp_path, monkeypatch):
     import shlex
 
     from backprop_cli.commands.help_text import EXAMPLES
 
+    monkeypatch.chdir(tmp_path)  # an example may write its CSV into the working folder
     for example in EXAMPLES["data"]:
         argv = shlex.split(example)
         assert argv[0] == "backprop"
