@@ -242,7 +242,8 @@ def run_command(expr, eta, x0, at, of, optimizer, momentum, beta1, beta2, rho, e
         emit_stream(doc, tail)
     else:
         console = common.stdout_console()
-        console.print(view.descend_table(run, show_all))
+        for table in view.descend_tables(run, show_all, console.width):
+            console.print(table)
         for line in view.summary_lines(run):
             console.print(line)
     if plotter is not None:

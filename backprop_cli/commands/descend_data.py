@@ -123,7 +123,8 @@ def run_data_command(
         console = common.stdout_console()
         if not quiet:
             console.print(escape(binding_line(dataset, binding, reduce, program.output_name)))
-        console.print(view.table(setup, rows, show_all))
+        for table in view.tables(setup, rows, show_all, console.width):
+            console.print(table)
         for line in view.summary_lines(setup, result):
             console.print(line)
     if plot is not None:

@@ -121,42 +121,115 @@ def _rows_to_show(n: int, show_all: bool) -> list[int | None]:
     return list(range(HEAD_ROWS)) + [None] + list(range(n - TAIL_ROWS, n))
 
 
-def descend_table(run: Descent, show_all: bool = False):
-    """One row per iteration: point, loss, gradient, step; for one variable f'' (and 2/f'')."""
+Column = tuple[str, list[str]]  # (header, one cell per shown row)
+
+
+def _col_width(col: Column) -> int:
+    """A column's natural width in a Rich table: its widest cell or header, 2 of padding and
+    1 of border."""
+    from rich.cells import cell_len
+
+    header, cells = col
+    return max([cell_len(header)] + [cell_len(c) for c in cells]) + 3
+
+
+def fit_tables(
+    title: str,
+    key: list[Column],
+    groups: list[tuple[str, list[Column]]],
+    width: int | None,
+    caption: str | None = None,
+) -> list:
+    """The columns as one table if it fits ``width`` (the console's), else as several, each
+    led by the ``key`` columns (k, epoch, ...) and holding whole ``groups`` (point and loss,
+    gradient, step, ...) where they fit, single columns where a group alone does not. Folding
+    a number over two lines ('-4.44089' / 'e-16') is left as the last resort for a column
+    that alone is wider than the screen: one that reads like another number is worse than a
+    second table (cli.md §8)."""
+    budget = None if width is None else width - 1 - sum(_col_width(c) for c in key)
+    parts: list[tuple[list[str], list[Column]]] = []
+    current: tuple[list[str], list[Column]] = ([], [])
+
+    def fits(cols: list[Column]) -> bool:
+        return budget is None or sum(_col_width(c) for c in cols) <= budget
+
+    for label, cols in groups:
+        if not cols:
+            continue
+        if fits(current[1] + cols):
+            current[0].append(label)
+            current[1].extend(cols)
+            continue
+        if current[1]:
+            parts.append(current)
+        current = ([label], list(cols))
+        if not fits(cols):  # the group alone is too wide: its columns one by one
+            current = ([label], [])
+            for col in cols:
+                if current[1] and not fits(current[1] + [col]):
+                    parts.append(current)
+                    current = ([label], [])
+                current[1].append(col)
+    if current[1]:
+        parts.append(current)
+
+    tables = []
+    for i, (labels, cols) in enumerate(parts):
+        what = ", ".join(dict.fromkeys(labels))
+        if len(parts) == 1:
+            head = title
+        elif i == 0:
+            head = f"{title} — {what}"
+        else:
+            head = f"… {what} (same rows)"
+        table = make_table(head, [(h, "right") for h, _ in key + cols])
+        for r in range(len(key[0][1])):
+            table.add_row(*[c[1][r] for c in key + cols])
+        tables.append(table)
+    if caption and tables:
+        tables[-1].caption = caption
+    return tables
+
+
+def descend_tables(run: Descent, show_all: bool = False, width: int | None = None) -> list:
+    """One row per iteration: point, loss, gradient, step; for one variable f'' (and 2/f''
+    for plain descent). Split into several tables (same rows) when one would not fit
+    ``width``."""
     names = run.names
     one = len(names) == 1
-    cols = [("k", "right")]
-    cols += [(v, "right") for v in names]
-    cols.append(("loss", "right"))
-    cols += [(f"∂loss/∂{v}", "right") for v in names]
-    cols += [(f"step {v}" if not one else "step", "right") for v in names]
+    shown = _rows_to_show(len(run), show_all)
+    recs = [None if k is None else run.record(k) for k in shown]
+
+    def col(header: str, cell) -> Column:
+        return header, ["⋮" if r is None else cell(r) for r in recs]
+
+    key = [col("k", lambda r: str(r.iteration))]
+    point = [col(v, lambda r, v=v: fmt(r.values[v])) for v in names]
+    point.append(col("loss", lambda r: fmt(r.loss)))
+    grad = [
+        col(f"∂loss/∂{v}", lambda r, v=v: fmt(r.gradient[v]) if r.gradient else "—") for v in names
+    ]
+    steps = [
+        col(f"step {v}" if not one else "step", lambda r, v=v: fmt(r.steps[v]) if r.steps else "—")
+        for v in names
+    ]
+    groups = [("point and loss", point), ("gradient", grad), ("step", steps)]
     if one:
-        cols.append(("f''", "right"))
+        curv = [col("f''", lambda r: fmt(r.curvature))]
         if run.optimizer == "sgd":
-            cols.append(("2/f''", "right"))
+            curv.append(col("2/f''", lambda r: fmt(r.stability_bound)))
+        groups.append(("curvature", curv))
     eta = fmt(run.eta)
     hyper = "".join(f", {k} = {fmt(v)}" for k, v in run.hyper.items())
     title = f"{run.optimizer} on {run.program.source} (η = {eta}{hyper})"
-    table = make_table(title, cols)
-    n = len(run)
-    for k in _rows_to_show(n, show_all):
-        if k is None:
-            hidden = n - HEAD_ROWS - TAIL_ROWS
-            table.add_row(*["⋮"] * len(cols))
-            table.caption = f"{hidden} rows not shown (⋮); --all shows every row"
-            continue
-        r = run.record(k)
-        cells = [str(r.iteration)]
-        cells += [fmt(r.values[v]) for v in names]
-        cells.append(fmt(r.loss))
-        cells += [fmt(r.gradient[v]) if r.gradient else "—" for v in names]
-        cells += [fmt(r.steps[v]) if r.steps else "—" for v in names]
-        if one:
-            cells.append(fmt(r.curvature))
-            if run.optimizer == "sgd":
-                cells.append(fmt(r.stability_bound))
-        table.add_row(*cells)
-    return table
+    hidden = len(run) - HEAD_ROWS - TAIL_ROWS
+    caption = f"{hidden} rows not shown (⋮); --all shows every row" if None in shown else None
+    return fit_tables(title, key, groups, width, caption)
+
+
+def descend_table(run: Descent, show_all: bool = False):
+    """The iteration table as one table, however wide (see :func:`descend_tables`)."""
+    return descend_tables(run, show_all, None)[0]
 
 
 STATUS_STYLE = {"converged": "green"}
@@ -173,7 +246,8 @@ def summary_lines(run: Descent) -> list[str]:
         msg = msg[len(res.status) :].lstrip(": ")
     lines = [f"[{style}]{res.status}[/{style}]: {escape(msg)}"]
     point = ", ".join(f"{v} = {fmt(x)}" for v, x in res.values.items())
-    lines.append(f"result: {escape(point)}, loss = {fmt(res.loss)} after {res.iterations} steps")
+    steps = f"{res.iterations} step{'s' if res.iterations != 1 else ''}"
+    lines.append(f"result: {escape(point)}, loss = {fmt(res.loss)} after {steps}")
     losses = run.losses()
     note = "" if len(losses) <= SPARK_WIDTH else f", last {SPARK_WIDTH} of {len(losses)}"
     lines.append(
@@ -219,4 +293,4 @@ def sweep_summary(runs: list[Descent]) -> str:
     for r in runs:
         counts[r.status] = counts.get(r.status, 0) + 1
     parts = ", ".join(f"{n} {s}" for s, n in counts.items())
-    return f"{len(runs)} runs classified: {parts}"
+    return f"{len(runs)} run{'s' if len(runs) != 1 else ''} classified: {parts}"

@@ -13,7 +13,6 @@ from rich.markup import escape
 from ..engines.train import TrainResult, TrainRow
 from .data import data_block
 from .numbers import fmt
-from .table import make_table
 
 DESCEND_SCHEMA = "backprop.descend/1"
 HEAD_ROWS = 12
@@ -117,18 +116,33 @@ def jsonl_summary(setup: dict, result: TrainResult) -> dict:
     return {"record": "summary", **header(setup, result)}
 
 
-def table(setup: dict, rows: list[TrainRow], show_all: bool = False):
+def tables(
+    setup: dict, rows: list[TrainRow], show_all: bool = False, width: int | None = None
+) -> list:
+    """One row per update or epoch: point, loss(es), gradient, step; split into several
+    tables (same rows) when one would not fit ``width`` (see render.descend.fit_tables)."""
+    from .descend import fit_tables
+
     names = setup["variables"]
     steps_mode = any(r.batch is not None for r in rows)
-    cols = [("k", "right"), ("epoch", "right")]
+    n = len(rows)
+    shown = list(range(n))
+    if not show_all and n > HEAD_ROWS + TAIL_ROWS + 1:
+        shown = list(range(HEAD_ROWS)) + [None] + list(range(n - TAIL_ROWS, n))
+    recs = [None if k is None else rows[k] for k in shown]
+
+    def col(header: str, cell):
+        return header, ["⋮" if r is None else cell(r) for r in recs]
+
+    key = [col("k", lambda r: str(r.iteration)), col("epoch", lambda r: str(r.epoch))]
     if steps_mode:
-        cols.append(("batch", "right"))
-    cols += [(v, "right") for v in names]
-    cols.append(("batch loss" if steps_mode else "loss", "right"))
+        key.append(col("batch", lambda r: "—" if r.batch is None else str(r.batch)))
+    point = [col(v, lambda r, v=v: fmt(r.values[v])) for v in names]
+    point.append(col("batch loss" if steps_mode else "loss", lambda r: fmt(r.loss)))
     if steps_mode:
-        cols.append(("whole-data loss", "right"))
-    cols += [(f"∂loss/∂{v}", "right") for v in names]
-    cols += [(f"step {v}", "right") for v in names]
+        point.append(col("whole-data loss", lambda r: fmt(r.full_loss)))
+    grad = [col(f"∂loss/∂{v}", lambda r, v=v: fmt(r.gradient[v])) for v in names]
+    steps = [col(f"step {v}", lambda r, v=v: fmt(r.steps[v]) if r.steps else "—") for v in names]
     hyper = "".join(f", {k} = {fmt(v)}" for k, v in setup["hyperparameters"].items())
     data = setup["data"]
     title = (
@@ -136,28 +150,16 @@ def table(setup: dict, rows: list[TrainRow], show_all: bool = False):
         f"{data['rows']} samples of {data['file']} (η = {fmt(setup['eta'])}{hyper}, "
         f"batch size {setup['batch_size']})"
     )
-    t = make_table(title, cols)
-    n = len(rows)
-    show = list(range(n))
-    if not show_all and n > HEAD_ROWS + TAIL_ROWS + 1:
-        show = list(range(HEAD_ROWS)) + [None] + list(range(n - TAIL_ROWS, n))
-    for k in show:
-        if k is None:
-            t.add_row(*["⋮"] * len(cols))
-            t.caption = f"{n - HEAD_ROWS - TAIL_ROWS} rows not shown (⋮); --all shows every row"
-            continue
-        r = rows[k]
-        cells = [str(r.iteration), str(r.epoch)]
-        if steps_mode:
-            cells.append("—" if r.batch is None else str(r.batch))
-        cells += [fmt(r.values[v]) for v in names]
-        cells.append(fmt(r.loss))
-        if steps_mode:
-            cells.append(fmt(r.full_loss))
-        cells += [fmt(r.gradient[v]) for v in names]
-        cells += [fmt(r.steps[v]) if r.steps else "—" for v in names]
-        t.add_row(*cells)
-    return t
+    caption = None
+    if None in shown:
+        caption = f"{n - HEAD_ROWS - TAIL_ROWS} rows not shown (⋮); --all shows every row"
+    groups = [("point and loss", point), ("gradient", grad), ("step", steps)]
+    return fit_tables(title, key, groups, width, caption)
+
+
+def table(setup: dict, rows: list[TrainRow], show_all: bool = False):
+    """The iteration table as one table, however wide (see :func:`tables`)."""
+    return tables(setup, rows, show_all, None)[0]
 
 
 def summary_lines(setup: dict, result: TrainResult) -> list[str]:
