@@ -87,3 +87,25 @@ def test_data_step_log_at_40_columns(tmp_path):
                "--batch-size", "5", "--epochs", "2", "--log", "step")  # fmt: skip
     assert r.exit_code == 1  # 2 epochs: not converged
     assert_fits(r.stdout, 40)
+
+
+def test_sweep_at_40_columns():
+    r = invoke(40, "descend", "(x-1)^2+0.1", "--x0", "-0.8", "--eta", "0.1,0.4,1.0,1.1")
+    assert r.exit_code == 0  # every run classified
+    out = r.stdout
+    assert_fits(out, 40)
+    for row in [
+        "│ 0.1 │ converged   │         58 │",
+        "│   1 │ oscillating │          4 │",
+        "│ 1.1 │ diverged    │         76 │",
+        "│   1 │        -0.8 │        3.34 │",  # η = 1 cycles back to the start
+        "│ 1.1 │ -1.8752e+06 │ 3.51637e+12 │",
+    ]:
+        assert row in out, out
+    assert "4 runs classified: 2 converged, 1 \noscillating, 1 diverged" in out
+
+
+def test_one_run_sweep_grammar():
+    r = invoke(120, "descend", "x^2", "--x0", "1", "--eta", "0.1:1:1")
+    assert r.exit_code == 0
+    assert "1 run classified: 1 converged" in r.stdout

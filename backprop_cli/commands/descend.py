@@ -227,7 +227,8 @@ def run_command(expr, eta, x0, at, of, optimizer, momentum, beta1, beta2, rho, e
             emit(view.sweep_document(runs))  # --jsonl: the sweep is one line
         else:
             console = common.stdout_console()
-            console.print(view.sweep_table(runs))
+            for table in view.sweep_tables(runs, console.width):
+                console.print(table)
             console.print(view.sweep_summary(runs))
         if plotter is not None:
             plotter(view.sweep_document(runs), plot)

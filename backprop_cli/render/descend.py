@@ -128,9 +128,10 @@ def _col_width(col: Column) -> int:
     """A column's natural width in a Rich table: its widest cell or header, 2 of padding and
     1 of border."""
     from rich.cells import cell_len
+    from rich.text import Text
 
-    header, cells = col
-    return max([cell_len(header)] + [cell_len(c) for c in cells]) + 3
+    header, cells = col  # the header is plain text (make_table escapes it); cells are markup
+    return max([cell_len(header)] + [Text.from_markup(c).cell_len for c in cells]) + 3
 
 
 def fit_tables(
@@ -265,27 +266,37 @@ def summary_lines(run: Descent) -> list[str]:
     return lines
 
 
-def sweep_table(runs: list[Descent]):
+def sweep_tables(runs: list[Descent], width: int | None = None) -> list:
+    """One row per η: status, iterations, final point, final loss; split into several tables
+    (same rows, each led by η) when one would not fit ``width``."""
     names = runs[0].names if runs else ()
     opt = runs[0].optimizer if runs else ""
     title = (
         f"learning-rate sweep: {opt} on {runs[0].program.source}" if runs else "learning-rate sweep"
     )
-    cols = [("η", "right"), ("status", "left"), ("iterations", "right")]
-    cols += [(f"final {v}", "right") for v in names]
-    cols.append(("final loss", "right"))
-    table = make_table(title, cols)
-    for r in runs:
-        res = r.result
-        style = STATUS_STYLE.get(res.status, "red")
-        table.add_row(
-            fmt(r.eta),
-            f"[{style}]{res.status}[/{style}]",
-            str(res.iterations),
-            *[fmt(res.values[v]) for v in names],
-            fmt(res.loss),
-        )
-    return table
+
+    def status(r: Descent) -> str:
+        style = STATUS_STYLE.get(r.result.status, "red")
+        return f"[{style}]{r.result.status}[/{style}]"
+
+    key = [("η", [fmt(r.eta) for r in runs])]
+    groups = [
+        ("status", [("status", [status(r) for r in runs]),
+                    ("iterations", [str(r.result.iterations) for r in runs])]),
+        ("final point", [(f"final {v}", [fmt(r.result.values[v]) for r in runs]) for v in names]),
+        ("final loss", [("final loss", [fmt(r.result.loss) for r in runs])]),
+    ]  # fmt: skip
+    tables = fit_tables(title, key, groups, width)
+    for t in tables:  # status reads better left-aligned
+        for c in t.columns:
+            if c.header == "status":
+                c.justify = "left"
+    return tables
+
+
+def sweep_table(runs: list[Descent]):
+    """The sweep as one table, however wide (see :func:`sweep_tables`)."""
+    return sweep_tables(runs, None)[0]
 
 
 def sweep_summary(runs: list[Descent]) -> str:
