@@ -130,12 +130,14 @@ def register(app: typer.Typer, command_cls) -> None:
         plot: Optional[str] = common.plot_option("the run (or sweep)"),
         data: Optional[str] = typer.Option(None, "--data", help=dd.DATA_HELP),
         column: Optional[List[str]] = typer.Option(None, "--column", help=dd.COLUMN_HELP),
-        reduce: str = typer.Option("mean", "--reduce", help=dd.REDUCE_HELP),
+        reduce: Optional[str] = typer.Option(None, "--reduce", help=dd.REDUCE_HELP, show_default=False),
         batch_size: Optional[int] = typer.Option(None, "--batch-size", help=dd.BATCH_HELP, show_default=False),
         epochs: Optional[int] = typer.Option(None, "--epochs", help=dd.EPOCHS_HELP, show_default=False),
-        shuffle: bool = typer.Option(True, "--shuffle/--no-shuffle", help=dd.SHUFFLE_HELP),
-        seed: int = typer.Option(0, "--seed", help=dd.SEED_HELP),
-        log: str = typer.Option("epoch", "--log", help=dd.LOG_HELP),
+        shuffle: Optional[bool] = typer.Option(
+            None, "--shuffle/--no-shuffle", help=dd.SHUFFLE_HELP, show_default=False
+        ),
+        seed: Optional[int] = typer.Option(None, "--seed", help=dd.SEED_HELP, show_default=False),
+        log: Optional[str] = typer.Option(None, "--log", help=dd.LOG_HELP, show_default=False),
     ) -> None:
         from ..render.descend import DESCEND_SCHEMA, SWEEP_SCHEMA
 
@@ -146,16 +148,34 @@ def register(app: typer.Typer, command_cls) -> None:
                     expr=expr, eta=eta, x0=x0, at=at, of=of, optimizer=optimizer,
                     hyper_text={"beta": momentum, "beta1": beta1, "beta2": beta2, "rho": rho, "epsilon": epsilon},
                     tol=tol, until_loss=until_loss, max_iter=max_iter, show_all=show_all, json_out=json_out,
-                    jsonl=jsonl, quiet=quiet, plot=plot, data=data, column=column, reduce=reduce,
-                    batch_size=batch_size, epochs=epochs, shuffle=shuffle, seed=seed, log=log,
+                    jsonl=jsonl, quiet=quiet, plot=plot, data=data, column=column,
+                    reduce="mean" if reduce is None else reduce, batch_size=batch_size, epochs=epochs,
+                    shuffle=True if shuffle is None else shuffle, seed=0 if seed is None else seed,
+                    log="epoch" if log is None else log,
                 )  # fmt: skip
             return
         schema = SWEEP_SCHEMA if eta is not None and ("," in eta or ":" in eta) else DESCEND_SCHEMA
         with common.boundary(machine, schema):
+            _no_data_options(
+                column=column, reduce=reduce, batch_size=batch_size, epochs=epochs,
+                shuffle=shuffle, seed=seed, log=log,
+            )  # fmt: skip
             run_command(
                 expr, eta, x0, at, of, optimizer, momentum, beta1, beta2, rho, epsilon, tol, until_loss,
                 max_iter, show_all, json_out, jsonl, quiet, plot,
             )  # fmt: skip
+
+
+def _no_data_options(**given) -> None:
+    """Without --data the data options would be silently ignored: refuse them (exit 2). Each
+    is None unless given (their defaults are applied in the --data path)."""
+    flag = {"shuffle": "--shuffle/--no-shuffle"}
+    flags = [
+        flag.get(name, f"--{name.replace('_', '-')}")
+        for name, value in given.items()
+        if value not in (None, [])
+    ]
+    common.validate(not flags, f"{', '.join(flags)}: only with --data FILE (there is no data set to fit)")
 
 
 def run_command(expr, eta, x0, at, of, optimizer, momentum, beta1, beta2, rho, epsilon, tol, until_loss,

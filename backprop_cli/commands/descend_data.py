@@ -22,10 +22,18 @@ COLUMN_HELP = (
 )
 BATCH_HELP = "With --data: samples per update (default: all = full batch; 1 = stochastic)."
 EPOCHS_HELP = "With --data: stop after this many passes over the data (default: only --max-iter)."
-SHUFFLE_HELP = "With --data and mini-batches: a fresh random order every epoch (seeded by --seed)."
-SEED_HELP = "With --data: seed of the shuffling order (numpy Generator); same seed, same run."
-LOG_HELP = "With --data: one row per epoch (whole-data loss) or per update (batch loss)."
-REDUCE_HELP = "With --data: mean or sum of the output over the samples."
+SHUFFLE_HELP = (
+    "With --data and mini-batches: a fresh random order every epoch (seeded by --seed); "
+    "default --shuffle."
+)
+SEED_HELP = (
+    "With --data: seed of the shuffling order (numpy Generator); same seed, same run. Default 0."
+)
+LOG_HELP = (
+    "With --data: epoch, one row per epoch (whole-data loss; the default), or step, one per "
+    "update (batch loss)."
+)
+REDUCE_HELP = "With --data: mean (the default) or sum of the output over the samples."
 
 
 def run_data_command(
