@@ -54,3 +54,22 @@ def test_data_defaults_still_apply_with_data(tmp_path):
     doc = strict(r.stdout)
     assert (doc["reduce"], doc["shuffle"], doc["seed"], doc["log"]) == ("mean", True, 0, "epoch")
     assert doc["batch_size"] == 20 and doc["epochs"] is None
+
+
+def test_help_names_every_status():
+    r = CliRunner().invoke(app, ["descend", "--help"], env={**ENV, "COLUMNS": "300"})
+    assert r.exit_code == 0
+    for status in ["converged", "diverged", "oscillating", "max_iterations", "domain_error",
+                   "nonpositive_curvature"]:  # fmt: skip
+        assert status in r.stdout
+
+
+def test_newton_on_a_line_is_nonpositive_curvature():
+    r = invoke("descend", "3*x + 1", "--x0", "2", "--optimizer", "newton", "--json")
+    assert r.exit_code == 1
+    doc = strict(r.stdout)
+    assert doc["status"] == "nonpositive_curvature"
+    assert doc["iterations"] == [
+        {"iteration": 0, "values": {"x": 2.0}, "loss": 7.0, "gradient": {"x": 3.0},
+         "steps": None, "curvature": 0.0, "stability_bound": None}
+    ]  # fmt: skip

@@ -90,8 +90,8 @@ def register(app: typer.Typer, command_cls) -> None:
         help=help_text.command_help(
             "descend",
             "Gradient descent on the output: every iteration's point, loss, gradient and step, "
-            "then an honest status — converged, diverged, oscillating, max_iterations or "
-            "domain_error. Without EXPR: the lesson's loss (x − 1)^2 + 0.001 from x = 0.2, η = 0.1.",
+            "then an honest status — converged, diverged, oscillating, max_iterations, "
+            "domain_error or (newton) nonpositive_curvature. Without EXPR: the lesson's loss (x − 1)^2 + 0.001 from x = 0.2, η = 0.1.",
             "Stops when every |∂loss/∂v| < --tol (or the loss < --until-loss); a tiny step is not "
             "convergence. Optimizers (defaults): sgd Δ = −η·g (η 0.1); momentum v ← β·v − η·g, Δ = v "
             "(η 0.1, β 0.9); nesterov Δ = β·v − η·g with the new v (η 0.1, β 0.9); adagrad "
