@@ -174,7 +174,9 @@ def test_compiled_equals_interpreted_arrays(text, pts):
             sv, sg = f(*[float(a[k]) for a in arrays.values()])
         except DomainError:  # pragma: no cover - arrays passed, so every point is in the domain
             pytest.fail("scalar point failed where the array passed")
-        assert close(sv, float(np.broadcast_to(value, shape)[k]), 1e-12, 1e-12)
+        # math (scalar) and numpy (array) may differ in the last ulp of pow/exp; an
+        # ill-conditioned composition such as sin(exp(3.3)**3) magnifies that to ~1e-11
+        assert close(sv, float(np.broadcast_to(value, shape)[k]), 1e-9, 1e-9)
 
 
 def _kink_gap(p, at) -> float:
