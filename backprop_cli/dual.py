@@ -248,7 +248,7 @@ RULES: dict[str, Callable] = {
     "neg": lambda a: -a,
     "id": lambda a: a,
     "sin": sin, "cos": cos, "tan": tan, "asin": asin, "acos": acos, "atan": atan,
-    "sinh": sinh, "cosh": cosh, "tanh": tanh, "exp": exp, "ln": ln, "log2": log2,
+    "sinh": sinh, "cosh": cosh, "tanh": tanh, "exp": exp, "ln": ln, "log": ln, "log2": log2,
     "log10": log10, "logb": logb, "sqrt": sqrt, "abs": abs_, "sigmoid": sigmoid,
     "relu": relu, "softplus": softplus, "min": minimum, "max": maximum,
 }  # fmt: skip

@@ -209,6 +209,9 @@ TABLE: dict[str, Primitive] = {p.op: p for p in (
     _row("exp", 1, "exp", lambda M, a: M.exp(a),              lambda M, o, a: (o,),                       "_exp({0})",            ("{out}",)),
     _row("ln", 1, "ln",   lambda M, a: M.log(a),              lambda M, o, a: (1.0 / a,),                 "_log({0})",            ("1.0 / {0}",),
          [(lambda a: a <= 0, "ln needs a positive argument: {0}")]),
+    # log(x) is the natural logarithm too; its own row so messages name what the user wrote
+    _row("log", 1, "log", lambda M, a: M.log(a),              lambda M, o, a: (1.0 / a,),                 "_log({0})",            ("1.0 / {0}",),
+         [(lambda a: a <= 0, "log needs a positive argument: {0}")]),
     _row("log2", 1, "log2", lambda M, a: M.log2(a),           lambda M, o, a: (1.0 / (a * LN2),),         "_log2({0})",           ("1.0 / ({0} * _LN2)",),
          [(lambda a: a <= 0, "log2 needs a positive argument: {0}")]),
     _row("log10", 1, "log10", lambda M, a: M.log10(a),        lambda M, o, a: (1.0 / (a * LN10),),        "_log10({0})",          ("1.0 / ({0} * _LN10)",),
@@ -238,7 +241,7 @@ FUNCTION_OPS: dict[str, str] = {
         "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh",
         "exp", "ln", "log2", "log10", "sqrt", "abs", "sigmoid", "relu", "softplus", "min", "max",
     )},
-    "log": "ln",
+    "log": "log",
 }  # fmt: skip
 
 BINARY_OPS: dict[str, str] = {"+": "add", "-": "sub", "*": "mul", "/": "div", "^": "pow"}

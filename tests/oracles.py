@@ -57,7 +57,7 @@ def to_sympy(program, output: int | None = None):
             e = -a[0]
         elif op == "id":
             e = a[0]
-        elif op == "ln":
+        elif op in ("ln", "log"):
             e = sp.log(a[0])
         elif op == "log2":
             e = sp.log(a[0], 2)

@@ -70,7 +70,7 @@ def test_errors_on_stderr_nothing_on_stdout():
     r = run("grad", "log(x)", "--at", "x=0")
     assert r.exit_code == 1
     assert r.stdout == ""
-    assert r.stderr.startswith("error: ln needs a positive argument")
+    assert r.stderr.startswith("error: log needs a positive argument")
     assert "  log(x)\n  ^^^^^^" in r.stderr
 
 
@@ -80,7 +80,7 @@ def test_json_error_document_on_stdout_message_on_stderr():
     doc = strict(r.stdout)
     assert doc["schema"] == "backprop.grad/1" and doc["status"] == "domain_error"
     assert doc["error"]["span"] == [0, 6]
-    assert r.stderr.startswith("error: ln needs a positive argument")
+    assert r.stderr.startswith("error: log needs a positive argument")
 
 
 # -- --quiet --------------------------------------------------------------------------------------
@@ -105,7 +105,7 @@ def test_quiet_silences_warnings_not_results(argv):
 
 def test_quiet_keeps_errors():
     r = run("grad", "log(x)", "--at", "x=-1", "--quiet")
-    assert r.exit_code == 1 and "ln needs a positive argument" in r.stderr
+    assert r.exit_code == 1 and "log needs a positive argument" in r.stderr
 
 
 # -- colour ---------------------------------------------------------------------------------------

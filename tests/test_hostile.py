@@ -450,7 +450,7 @@ def test_cube_root_of_a_negative_is_a_domain_error():
 
 def test_log_of_zero():
     code, doc, err = grad_json("log(x)", "--at", "x=0")
-    assert code == 1 and doc["message"] == "ln needs a positive argument: `x` = 0"
+    assert code == 1 and doc["message"] == "log needs a positive argument: `x` = 0"
     assert "  log(x)\n  ^^^^^^" in err
 
 
