@@ -170,7 +170,7 @@ def test_colour_on_a_terminal_and_no_color_honoured():
 def test_no_traceback_by_default_and_one_with_debug():
     plain = cli("grad", "log(0)")
     assert plain.returncode == 1
-    assert "Traceback" not in plain.stderr and plain.stderr.startswith("error: ln needs")
+    assert "Traceback" not in plain.stderr and plain.stderr.startswith("error: log needs")
     debug = cli("--debug", "grad", "log(0)")
     assert debug.returncode == 1
     assert "Traceback (most recent call last)" in debug.stderr
