@@ -109,11 +109,11 @@ def register(app: typer.Typer, command_cls) -> None:
 
                 emit(grad_document(report))
                 return
-            from ..render.grad import explain_lines, grad_tables, nudge_table
+            from ..render.grad import explain_lines, grad_tables, nudge_tables
 
             console = common.stdout_console()
             symbol = output_symbol(program)
-            for table in grad_tables(report, symbol):
+            for table in grad_tables(report, symbol, console.width):
                 console.print(table)
             if explain:
                 from rich.markup import escape
@@ -122,7 +122,8 @@ def register(app: typer.Typer, command_cls) -> None:
                 for line in explain_lines(report, symbol):
                     console.print("  " + escape(line))
             if report.nudges is not None:
-                console.print(nudge_table(report, symbol))
+                for table in nudge_tables(report, symbol, console.width):
+                    console.print(table)
 
     @app.command(
         "check",
@@ -155,9 +156,11 @@ def register(app: typer.Typer, command_cls) -> None:
 
                 emit(check_document(report))
             else:
-                from ..render.grad import check_table
+                from ..render.grad import check_tables
 
-                common.stdout_console().print(check_table(report))
+                console = common.stdout_console()
+                for table in check_tables(report, console.width):
+                    console.print(table)
             if not report.ok:
                 from rich.markup import escape
 

@@ -29,17 +29,21 @@ def _d(num: str, den: str) -> str:
     return f"∂{_wrap(num)}/∂{_wrap(den)}"
 
 
-def grad_tables(report: GradReport, out_symbol: str) -> list:
-    """The node table (evaluation order) and the gradient table."""
+def grad_tables(report: GradReport, out_symbol: str, width: int | None = None) -> list:
+    """The node table (evaluation order) and the gradient table. Given the console ``width``,
+    a node table too wide for it continues in further tables led by '#' and the node, so that
+    no number is folded over two lines."""
     from rich.markup import escape
 
+    from .fit import tables
     from .table import make_table
 
-    columns = [("#", "right"), ("node", "left"), ("op", "left"), ("value", "right"),
-               ("local partials", "left"), (f"∂{out_symbol}/∂node", "right")]  # fmt: skip
+    columns = [("#", "right", False), ("node", "left", True), ("op", "left", True),
+               ("value", "right", False), ("local partials", "left", True),
+               (f"∂{out_symbol}/∂node", "right", False)]  # fmt: skip
     if report.mode == "forward":
-        columns += [(f"∂node/∂{v}", "right") for v in report.gradient]
-    t = make_table(f"forward and backward pass of {out_symbol}", columns)
+        columns += [(f"∂node/∂{v}", "right", False) for v in report.gradient]
+    rows = []
     for n in report.nodes:
         label = _label(report, n.id)
         if n.name is not None and n.op not in ("var",) and n.expr != n.name:
@@ -49,18 +53,25 @@ def grad_tables(report: GradReport, out_symbol: str) -> list:
             for j, p in zip(n.inputs, n.local)
             if n.op != "const" and not _is_const(report, j)
         )
-        row = [str(n.id), escape(label), n.op, fmt(n.value), escape(locals_), fmt(n.adjoint)]
-        if report.mode == "forward" and n.tangents is not None:
-            row += [fmt(n.tangents[v]) for v in report.gradient]
-        t.add_row(*row)
+        row = [str(n.id), label, n.op, fmt(n.value), locals_, fmt(n.adjoint)]
+        if report.mode == "forward":
+            row += [fmt(n.tangents[v]) if n.tangents is not None else "—" for v in report.gradient]
+        rows.append(row)
+    out = tables(f"forward and backward pass of {out_symbol}", columns, rows, [0, 1], width)
+    title = f"gradient of {out_symbol} = {fmt(report.value)} ({report.mode} mode)"
+    if not report.gradient:
+        from rich.text import Text
+
+        return out + [Text(f"{title}: no input variables — {out_symbol} is a constant")]
     g = make_table(
-        f"gradient of {out_symbol} = {fmt(report.value)} ({report.mode} mode)",
-        [("variable", "left"), ("value", "right"), (f"∂{out_symbol}/∂variable", "right")],
+        title, [("variable", "left"), ("value", "right"), (f"∂{out_symbol}/∂variable", "right")]
     )
+    for col in g.columns[1:]:
+        col.no_wrap = True
     for v, d in report.gradient.items():
         note = " (defaulted)" if v in report.defaulted else ""
         g.add_row(escape(v) + note, fmt(report.at[v]), fmt(d))
-    return [t, g]
+    return out + [g]
 
 
 def _is_const(report: GradReport, j: int) -> bool:
@@ -96,23 +107,30 @@ def explain_lines(report: GradReport, out_symbol: str) -> list[str]:
     return lines
 
 
-def nudge_table(report: GradReport, out_symbol: str) -> Table:
-    from rich.markup import escape
-
-    from .table import make_table
+def nudge_tables(report: GradReport, out_symbol: str, width: int | None = None) -> list:
+    """Predicted vs recomputed output per nudged node; continued tables (led by the node)
+    when ``width`` cannot hold every column."""
+    from .fit import tables
 
     d = report.nudges[0].delta if report.nudges else 0.0
     cols = ("node", "value", "nudged", f"∂{out_symbol}/∂node", "predicted", "actual", "difference")
-    t = make_table(
+    rows = [
+        [n.name, fmt(n.base), fmt(n.base + n.delta), fmt(n.partial),
+         fmt(n.predicted), fmt(n.actual), fmt(n.actual - n.predicted)]
+        for n in report.nudges or ()
+    ]  # fmt: skip
+    return tables(
         f"nudge each node by {fmt(d)}: predicted vs recomputed {out_symbol}",
-        [(c, "left" if c == "node" else "right") for c in cols],
+        [(c, "left" if c == "node" else "right", c == "node") for c in cols],
+        rows,
+        [0],
+        width,
     )
-    for n in report.nudges or ():
-        t.add_row(
-            escape(n.name), fmt(n.base), fmt(n.base + n.delta), fmt(n.partial),
-            fmt(n.predicted), fmt(n.actual), fmt(n.actual - n.predicted),
-        )  # fmt: skip
-    return t
+
+
+def nudge_table(report: GradReport, out_symbol: str) -> Table:
+    """The nudge experiment as one table (however wide)."""
+    return nudge_tables(report, out_symbol)[0]
 
 
 def grad_document(report: GradReport) -> dict:
@@ -151,22 +169,29 @@ def grad_document(report: GradReport) -> dict:
     return doc
 
 
-def check_table(report: CheckReport) -> Table:
-    from rich.markup import escape
-
-    from .table import make_table
+def check_tables(report: CheckReport, width: int | None = None) -> list:
+    """One row per variable; split over two tables (each led by the variable) when the
+    console ``width`` cannot hold every column without folding a number."""
+    from .fit import tables
 
     cols = ("variable", "reverse", "forward", "central diff.", "|rev−fwd|", "|rev−fd|", "rel. err.", "ok")
-    t = make_table(
+    rows = [
+        [r.variable, fmt(r.reverse, 12), fmt(r.forward, 12), fmt(r.finite_difference, 12),
+         fmt(r.ad_error, 3), fmt(r.fd_abs_error, 3), fmt(r.fd_rel_error, 3), "yes" if r.ok else "NO"]
+        for r in report.rows
+    ]  # fmt: skip
+    return tables(
         f"gradient check of {report.output} = {fmt(report.value)}: reverse vs forward vs central differences",
-        [(c, "left" if c == "variable" else "right") for c in cols],
+        [(c, "left" if c == "variable" else "right", c == "variable") for c in cols],
+        rows,
+        [0],
+        width,
     )
-    for r in report.rows:
-        t.add_row(
-            escape(r.variable), fmt(r.reverse, 12), fmt(r.forward, 12), fmt(r.finite_difference, 12),
-            fmt(r.ad_error, 3), fmt(r.fd_abs_error, 3), fmt(r.fd_rel_error, 3), "yes" if r.ok else "NO",
-        )  # fmt: skip
-    return t
+
+
+def check_table(report: CheckReport) -> Table:
+    """The check as one table (however wide)."""
+    return check_tables(report)[0]
 
 
 def check_document(report: CheckReport) -> dict:

@@ -493,12 +493,18 @@ def _solve_curve(ax, doc: dict, var: str, program) -> None:
     ax.plot(grid, curve, color="C0", linewidth=1.6,
             label=f"{_short(out_name, 30)} as a function of {var}" + (f" ({others})" if others else ""))  # fmt: skip
     ax.axhline(target, color="gray", linestyle="--", linewidth=1, label=f"target {fmt(target)}")
+    frozen = doc.get("gradient") == "freeze"
+    step_label = (
+        "step along the first iteration's slope (frozen) down to the target"
+        if frozen
+        else "Newton step: tangent down to the target"
+    )
     for k in range(min(len(xs) - 1, MAX_MARKED)):
         x, z, nx = xs[k], zs[k], xs[k + 1]
         if not all(math.isfinite(t) for t in (x, z, nx)):
             continue
         ax.plot([x, nx], [z, target], color="C2", linewidth=1,
-                label="Newton step: tangent down to the target" if k == 0 else None)  # fmt: skip
+                label=step_label if k == 0 else None)  # fmt: skip
         if math.isfinite(zs[k + 1]):
             ax.plot([nx, nx], [target, zs[k + 1]], color="C1", linestyle=":", linewidth=1,
                     label="forward pass at the new value" if k == 0 else None)  # fmt: skip
@@ -510,7 +516,9 @@ def _solve_curve(ax, doc: dict, var: str, program) -> None:
     ax.set_xlabel(var)
     ax.set_ylabel(f"{_short(out_name, 30)}")
     ax.set_title(
-        f"Newton steps toward the target (first {min(len(xs), MAX_NUMBERED)} numbered)", fontsize=10
+        f"{'frozen-slope' if frozen else 'Newton'} steps toward the target"
+        f" (first {min(len(xs), MAX_NUMBERED)} numbered)",
+        fontsize=10,
     )
     ax.grid(True, alpha=0.3)
     ax.legend(loc="best", fontsize=8)

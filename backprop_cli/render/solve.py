@@ -206,6 +206,7 @@ def solve_tables(run: SolveRun, out: str, width: int = 100) -> list:
     shown as two or three tables, each led by the iteration number."""
     from rich.markup import escape
 
+    from .fit import column_width, pack
     from .table import make_table
 
     cols = _columns(run, out)
@@ -220,16 +221,34 @@ def solve_tables(run: SolveRun, out: str, width: int = 100) -> list:
         if all(_width(p, len(run.iterations)) <= width for p in parts):
             layout = candidate
             break
-    tables = []
-    for k, groups in enumerate(layout):
+    pieces = []  # (groups, columns): a part still too wide goes on in further tables
+    for groups in layout:
         part = [c for c in cols if c[0] in groups]
-        if len(layout) == 1:
+        widths = [len(str(max(0, len(run.iterations) - 1)))] + [
+            column_width(h, cells) for _, h, cells in part
+        ]
+        key = [0] + [
+            i + 1 for i, c in enumerate(part) if c[0] == "error" and groups != ("forward", "error")
+        ]
+        for chunk in pack(key, widths, width):
+            pieces.append((groups, [part[i - 1] for i in sorted(key[1:] + chunk)]))
+    tables = []
+    for k, (groups, part) in enumerate(pieces):
+        if len(pieces) == 1:
             head = f"{title}\n{convention(out)}"
         elif k == 0:
             head = f"{title} — forward pass"
+        elif groups == ("forward", "error"):
+            head = f"{title} — forward pass (continued)"
         else:
-            head = _SUBTITLES[groups].format(convention=convention(out))
+            head = (
+                "backward pass (continued)"
+                if pieces[k - 1][0] == groups
+                else _SUBTITLES[groups].format(convention=convention(out))
+            )
         table = make_table(head, [("#", "right")] + [(h, "right") for _, h, _ in part])
+        for column in table.columns:
+            column.no_wrap = True
         for i, r in enumerate(run.iterations):
             table.add_row(str(r.iteration), *(escape(c[2][i]) for c in part))
         tables.append(table)
