@@ -28,6 +28,7 @@ class Term:
     consumer: int  # node that uses this one
     adjoint: float  # ∂output/∂consumer
     local: float  # ∂consumer/∂this
+    position: int = 0  # which input of the consumer this is (x*x uses x as inputs 0 and 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +114,9 @@ def gradient_report(
         if not relevant[n.id] or not trace.locals[n.id]:  # constants are leaves of the sweep
             continue
         for k, j in enumerate(n.inputs):
-            consumers.setdefault(j, []).append(Term(n.id, trace.adjoints[n.id], trace.locals[n.id][k]))
+            consumers.setdefault(j, []).append(
+                Term(n.id, trace.adjoints[n.id], trace.locals[n.id][k], k)
+            )
     chain = tuple(
         ChainLine(n.id, tuple(consumers.get(n.id, ())), trace.adjoints[n.id])
         for n in reversed(graph.nodes)

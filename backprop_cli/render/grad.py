@@ -88,6 +88,13 @@ def explain_lines(report: GradReport, out_symbol: str) -> list[str]:
     def name(i: int) -> str:
         return out_symbol if i == report.output_id else _label(report, i)
 
+    out_node = next((n for n in report.nodes if n.id == report.output_id), None)
+    out_text = _label(report, report.output_id)
+    if out_node is not None and out_node.name is not None and out_node.op != "var":
+        expr = " ".join(out_node.expr.split())
+        out_text = expr if len(expr) <= 40 else out_text
+    if out_node is not None and out_node.op == "var":
+        lines.append(f"{_d(out_symbol, out_node.name)} = 1 ({out_node.name} is the output itself)")
     for line in report.chain:
         me = _label(report, line.node)
         if not line.terms:
@@ -95,15 +102,29 @@ def explain_lines(report: GradReport, out_symbol: str) -> list[str]:
         if len(line.terms) == 1 and line.terms[0].consumer == report.output_id:
             lines.append(f"{_d(out_symbol, me)} = {fmt(line.total)}")
             continue
+        uses = [t.consumer for t in line.terms]
+
+        def local(t) -> str:
+            # the output's local partial is written with its text, ∂(a*x + a)/∂a, not as
+            # ∂b/∂a (that is the left-hand side); the same consumer twice (x*x) says which operand
+            text = out_text if t.consumer == report.output_id else name(t.consumer)
+            d = _d(text, me)
+            return d + (f" (operand {t.position + 1})" if uses.count(t.consumer) > 1 else "")
+
         symbolic = " + ".join(
             (_d(out_symbol, name(t.consumer)) + "·" if t.consumer != report.output_id else "")
-            + _d(name(t.consumer), me)
+            + local(t)
             for t in line.terms
         )
         numeric = " + ".join(
-            (f"{fmt(t.adjoint)}·" if t.consumer != report.output_id else "") + fmt(t.local) for t in line.terms
+            (f"{fmt(t.adjoint)}·" if t.consumer != report.output_id else "") + fmt(t.local)
+            for t in line.terms
         )
         lines.append(f"{_d(out_symbol, me)} = {symbolic} = {numeric} = {fmt(line.total)}")
+    shown = {n.name for n in report.nodes if n.op == "var"}
+    for v in report.gradient:
+        if v not in shown:
+            lines.append(f"{_d(out_symbol, v)} = 0 ({out_symbol} does not depend on {v})")
     return lines
 
 
