@@ -308,3 +308,38 @@ def quiet_broken_pipe() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError):
         pass
+
+
+PROGRESS_FROM = 2000  # show a progress bar only for runs allowed at least this many iterations
+
+
+def wants_progress(machine: bool, quiet: bool, max_iter: int) -> bool:
+    """Progress on stderr only when it is a terminal, never with --json/--jsonl/--quiet (cli.md §10)."""
+    return not (machine or quiet) and sys.stderr.isatty() and max_iter >= PROGRESS_FROM
+
+
+def progress_bar(enabled: bool, total: int, label: str):
+    """A transient rich.progress bar on stderr, as a context manager yielding ``tick(k)`` (or None)."""
+    from contextlib import nullcontext
+
+    if not enabled:
+        return nullcontext(None)
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    class Bar:
+        def __enter__(self):
+            self.p = Progress(
+                TextColumn(label), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                TimeElapsedColumn(), console=stderr_console(), transient=True,
+            )  # fmt: skip
+            self.p.__enter__()
+            self.task = self.p.add_task(label, total=total)
+            return self.update
+
+        def update(self, k: int) -> None:
+            self.p.update(self.task, completed=k)
+
+        def __exit__(self, *exc):
+            return self.p.__exit__(*exc)
+
+    return Bar()

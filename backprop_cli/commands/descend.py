@@ -11,7 +11,6 @@ from . import descend_data as dd
 
 LESSON_LOSS = "(x - 1)^2 + 0.001"
 LESSON_X0 = 0.2
-PROGRESS_FROM = 2000  # show a progress bar only for runs allowed this many steps
 
 
 def _etas(text: str | None, optimizer: str) -> list[float]:
@@ -54,33 +53,6 @@ def hyperparameters(optimizer: str, given: dict[str, str | None]) -> dict[str, f
             common.validate(0 <= value < 1, f"{flag} {text}: must be in [0, 1)")
         hyper[key] = value
     return hyper
-
-
-def _progress(enabled: bool, total: int):
-    """A rich.progress bar on stderr (only on a terminal), as a context manager + callback."""
-    from contextlib import nullcontext
-
-    if not enabled:
-        return nullcontext(None)
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    class Bar:
-        def __enter__(self):
-            self.p = Progress(
-                TextColumn("descending"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                TimeElapsedColumn(), console=common.stderr_console(), transient=True,
-            )  # fmt: skip
-            self.p.__enter__()
-            self.task = self.p.add_task("descend", total=total)
-            return self.update
-
-        def update(self, k: int) -> None:
-            self.p.update(self.task, completed=k)
-
-        def __exit__(self, *exc):
-            return self.p.__exit__(*exc)
-
-    return Bar()
 
 
 def register(app: typer.Typer, command_cls) -> None:
@@ -223,8 +195,8 @@ def run_command(expr, eta, x0, at, of, optimizer, momentum, beta1, beta2, rho, e
     from ..engines.descend import descend as run_descend
     from ..engines.descend import sweep
 
-    show_progress = not (machine or quiet) and sys.stderr.isatty() and max_iter >= PROGRESS_FROM
-    with _progress(show_progress, max_iter) as tick:
+    show_progress = common.wants_progress(machine, quiet, max_iter)
+    with common.progress_bar(show_progress, max_iter, "descending") as tick:
         if is_sweep:
             runs = sweep(
                 program, start, optimizer, etas,

@@ -130,13 +130,17 @@ def register(app: typer.Typer, command_cls) -> None:
             if jsonl:
                 from ..render.jsonout import emit
                 from ..render.solve import jsonl_iteration
-            for rec in records:
-                if isinstance(rec, Iteration):
-                    rows.append(rec)
-                    if jsonl:
-                        emit(jsonl_iteration(rec))
-                else:
-                    res = rec
+            show_progress = common.wants_progress(machine, quiet, max_iter)
+            with common.progress_bar(show_progress, max_iter, "solving") as tick:
+                for rec in records:
+                    if isinstance(rec, Iteration):
+                        rows.append(rec)
+                        if jsonl:
+                            emit(jsonl_iteration(rec))
+                        elif tick is not None and rec.iteration % 256 == 0:
+                            tick(rec.iteration)
+                    else:
+                        res = rec
             run = make_run(*setup, rows, res)
             if jsonl:
                 from ..render.solve import jsonl_summary
