@@ -30,6 +30,7 @@ No printing here: renderers turn :class:`Descent` into tables and JSON.
 from __future__ import annotations
 
 import math
+import re
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -205,13 +206,19 @@ def _cycle_period(points: list[list[float]], k: int) -> int | None:
     for p in range(1, MAX_PERIOD + 1):
         if k < 2 * p - 1:
             break
-        for xs in points:  # the move into row k−p+1 joins the window
-            travel = max(travel, abs(xs[k - p + 1] - xs[k - p]))
+        for xs in points:  # the move into row k−p+1 joins the window (NaN never does)
+            m = abs(xs[k - p + 1] - xs[k - p])
+            if m > travel:
+                travel = m
         if p == 1 or not travel > 0.0:
             continue
         bound = CYCLE_RTOL * travel
-        if all(abs(xs[k - j] - xs[k - j - p]) <= bound for j in range(p) for xs in points):
-            return p
+        # row k first: it rules out almost every p without building the full test
+        if all(abs(xs[k] - xs[k - p]) <= bound for xs in points) if len(points) > 1 else (
+            abs(points[0][k] - points[0][k - p]) <= bound
+        ):
+            if all(abs(xs[k - j] - xs[k - j - p]) <= bound for j in range(p) for xs in points):
+                return p
     return None
 
 
@@ -309,6 +316,8 @@ class _Run:
         """Run rows k … stop−1 in the generated loop; the row to resume at (plain loop)."""
         lim = self.limits
         lo = -lim.loss if self.until is None else max(self.until, -lim.loss)
+        if chunk.lower_bound >= lo:  # the loss cannot fall below lo: test only < hi
+            chunk = chunk.upper_only
         extends = [xs.extend for xs in self.points]
         point = [xs[-1] for xs in self.points]
         k2 = chunk(*point, self.opt.eta, self.tol, lo, lim.loss, k, stop, *extends)
@@ -509,12 +518,68 @@ def _chunk_function(program: Program, names: Sequence[str], tol: float = 1.0):
     key = (tuple(names), tol == 0.0)
     if key in cache:
         return cache[key]
+    fn = cache[key] = _generate_chunk(program, names, key[1], False)
+    fn.lower_bound = loss_lower_bound(program.graph, program.output)
+    fn.upper_only = (
+        _generate_chunk(program, names, key[1], True) if fn.lower_bound > -math.inf else fn
+    )
+    return fn
+
+
+def loss_lower_bound(graph, output: int) -> float:
+    """A float ≤ every float evaluation of the output node (−inf when none is known).
+
+    Interval propagation over the graph with the same float operations the generated code
+    runs on the interval ends: rounding to nearest is monotone, so each end bounds every
+    evaluation inside (x·x ≥ 0 and c + (x·x) ≥ c exactly, also after rounding). A NaN end
+    (inf − inf, 0·inf) makes the interval unbounded. Only ops whose bounds are obvious are
+    followed; every other op is (−inf, inf)."""
+    inf = math.inf
+    lo: list[float] = []
+    hi: list[float] = []
+    for node in graph.nodes[: output + 1]:
+        op, ins = node.op, node.inputs
+        a = b = (-inf, inf)
+        if op == "const":
+            r = (float(node.value), float(node.value))
+        elif op == "add":
+            a, b = (lo[ins[0]], hi[ins[0]]), (lo[ins[1]], hi[ins[1]])
+            r = (a[0] + b[0], a[1] + b[1])
+        elif op == "sub":
+            a, b = (lo[ins[0]], hi[ins[0]]), (lo[ins[1]], hi[ins[1]])
+            r = (a[0] - b[1], a[1] - b[0])
+        elif op == "neg":
+            r = (-hi[ins[0]], -lo[ins[0]])
+        elif op == "mul" and ins[0] == ins[1]:
+            r = (0.0, inf)
+        elif op == "mul" and lo[ins[0]] >= 0.0 and lo[ins[1]] >= 0.0:
+            r = (lo[ins[0]] * lo[ins[1]], hi[ins[0]] * hi[ins[1]])
+        elif op == "powc" and graph.nodes[ins[1]].op == "const" and _even(graph.nodes[ins[1]].value):
+            r = (0.0, inf)
+        elif op in ("exp", "sqrt", "abs"):
+            r = (0.0, inf)
+        else:
+            r = (-inf, inf)
+        rl, rh = r
+        lo.append(-inf if rl != rl else rl)
+        hi.append(inf if rh != rh else rh)
+    return lo[output] if graph.nodes else -inf
+
+
+def _even(c) -> bool:
+    c = float(c)
+    return c.is_integer() and c % 2.0 == 0.0 and c > 0.0
+
+
+def _generate_chunk(program: Program, names: Sequence[str], tol_zero: bool, upper_only: bool):
+    """The source of :func:`_chunk_function`'s loop; ``upper_only`` tests the loss only
+    against hi (for losses that cannot fall below lo)."""
     from ..codegen import emit, inline_single_use, scalar_helpers
 
     body = emit(program.graph, names, program.output, indent="")
     n = len(names)
     xs = [f"a{i}" for i in range(n)]
-    with_tol = not key[1]
+    with_tol = not tol_zero
     keep = [body.value, *body.guards] + (body.grads if with_tol else [])
     # gradients: used as they are (a name, a literal) or, when the test needs them, named
     grads = [
@@ -529,12 +594,19 @@ def _chunk_function(program: Program, names: Sequence[str], tol: float = 1.0):
     checks = []
     if with_tol:
         checks.append(" and ".join(f"_ntol < {g} < _tol" for g in grads))
-    checks.append(f"not (_lo <= {value} < _hi)")
+    checks.append(f"not ({value} < _hi)" if upper_only else f"not (_lo <= {value} < _hi)")
     # simultaneous: a gradient may be another variable itself (∂(x·y)/∂x = y)
     update = ", ".join(xs) + " = " + ", ".join(f"a{i} - _eta * {g}" for i, g in enumerate(grads))
 
     # the update is the last statement: a gradient used only there is folded into it
     *lines, update = inline_single_use([*body.lines, update], keep)
+    # the loss read only by the bound test is computed inside it (no name to store)
+    if value.isidentifier() and lines and lines[-1].startswith(value + " = "):
+        expr = lines[-1][len(value) + 3 :]
+        word = re.compile(rf"\b{value}\b")
+        if not any(word.search(t) for t in [*lines[:-1], update, *checks[:-1]]):
+            lines.pop()
+            checks[-1] = word.sub(lambda m: f"({expr})", checks[-1], count=1)
     unroll = UNROLL if len(lines) <= 16 else 8 if len(lines) <= 64 else 4
 
     def row(ind: str, fail: list[str]) -> list[str]:
@@ -571,7 +643,6 @@ def _chunk_function(program: Program, names: Sequence[str], tol: float = 1.0):
     exec(compile(text, "<backprop:descend>", "exec"), ns)  # our own generated code (codegen.py)
     fn = ns["_chunk"]
     fn.source = text
-    cache[key] = fn
     return fn
 
 
