@@ -36,6 +36,10 @@ CASES = [
     ("x^2 - 3", {"x": 1.0}, 0.1, {"tol": 0.0, "until_loss": -2.5}),
     ("x^2 - 3", {"x": 1.0}, 0.1, {"tol": 0.0, "until_loss": -3.5, "max_iter": 600}),
     ("sqrt(x^2 + 1) * (y*y + 2)", {"x": 3.0, "y": -1.0}, 0.05, {"tol": 1e-9, "max_iter": 1500}),
+    # cycles that begin late: found by the checks run after a pass over several checkpoints
+    ("abs(x)", {"x": 10.0}, 0.3, {"tol": 0.0}),  # oscillating at row 64
+    ("abs(x) + abs(y)", {"x": 100.0, "y": -50.0}, 0.3, {"tol": 0.0}),  # at 512
+    ("abs(x-3)", {"x": 1000.0}, 0.37, {"tol": 0.0, "max_iter": 50000}),  # at 3072
     # longer bodies: passes of 8 and of 4 rows
     (
         " + ".join(f"sin(x*{i})" for i in range(1, 12)) + " + x^2",
@@ -115,3 +119,10 @@ def test_upper_only_variant_when_the_loss_is_bounded_below():
     assert "_lo <=" in fn.source and "_lo" not in fn.upper_only.source.split("\n", 1)[1]
     q = backprop_cli.compile("x*y")
     assert _chunk_function(q, ("x", "y"), 0.0).upper_only is _chunk_function(q, ("x", "y"), 0.0)
+
+
+def test_late_cycle_rows_and_status():
+    d = descend(
+        backprop_cli.compile("abs(x-3)"), {"x": 1000.0}, "sgd", 0.37, tol=0.0, max_iter=50000
+    )
+    assert (d.status, d.result.iterations, len(d)) == ("oscillating", 3072, 3073)

@@ -56,6 +56,8 @@ STATUSES = (
 
 EARLY_CHECKPOINTS = (4, 8, 16, 32, 64, 128, 256, 512)
 CHECK_EVERY = 1024
+#: the generated sgd loop runs at most this many rows past the checkpoints it crosses
+SPAN = 8 * CHECK_EVERY
 
 
 def is_checkpoint(k: int) -> bool:
@@ -214,8 +216,10 @@ def _cycle_period(points: list[list[float]], k: int) -> int | None:
             continue
         bound = CYCLE_RTOL * travel
         # row k first: it rules out almost every p without building the full test
-        if all(abs(xs[k] - xs[k - p]) <= bound for xs in points) if len(points) > 1 else (
-            abs(points[0][k] - points[0][k - p]) <= bound
+        if (
+            all(abs(xs[k] - xs[k - p]) <= bound for xs in points)
+            if len(points) > 1
+            else (abs(points[0][k] - points[0][k - p]) <= bound)
         ):
             if all(abs(xs[k - j] - xs[k - j - p]) <= bound for j in range(p) for xs in points):
                 return p
@@ -302,7 +306,10 @@ class _Run:
         store = chunk is None
         while True:
             if chunk is not None and k > 0:
-                stop = min(next_checkpoint(k), self.max_iter)
+                # through several checkpoints at once (about as many rows again as run so
+                # far, at most SPAN): their point and cycle checks run afterwards, on the
+                # recorded points, and the first that fires hands its row back
+                stop = min(next_checkpoint(min(2 * k, k + SPAN)), self.max_iter)
                 if stop > k:
                     if self.progress is not None:
                         self.progress(k)
@@ -327,6 +334,15 @@ class _Run:
             k2 -= 1
             for xs in self.points:
                 del xs[k2 + 1 :]
+        c = next_checkpoint(k)
+        while c < k2:  # rows the loop finished: checks 1-3 passed, now check 4
+            if self.progress is not None and c % CHECK_EVERY == 0:
+                self.progress(c)
+            if self.checkpoint(c) is not None:  # the plain loop meets it at row c
+                for xs in self.points:
+                    del xs[c + 1 :]
+                return c
+            c = next_checkpoint(c + 1)
         return k2
 
     def _row(self, k: int, store: bool) -> DescentResult | None:
@@ -378,13 +394,20 @@ class _Run:
         if not (-self.limits.loss <= value < self.limits.loss):
             return ("diverged", "loss")
         if is_checkpoint(k):
-            if max(abs(xs[k]) for xs in self.points) > self.limits.point:
-                return ("diverged", "point")
-            p = _cycle_period(self.points, k)
-            if p is not None:
-                return ("oscillating", p)
+            verdict = self.checkpoint(k)
+            if verdict is not None:
+                return verdict
         if k >= self.max_iter:
             return ("max_iterations", None)
+        return None
+
+    def checkpoint(self, k: int) -> tuple | None:
+        """Check 4 at a checkpoint row k (on the points recorded up to row k)."""
+        if max(abs(xs[k]) for xs in self.points) > self.limits.point:
+            return ("diverged", "point")
+        p = _cycle_period(self.points, k)
+        if p is not None:
+            return ("oscillating", p)
         return None
 
     # -- messages ------------------------------------------------------------------------
@@ -554,7 +577,9 @@ def loss_lower_bound(graph, output: int) -> float:
             r = (0.0, inf)
         elif op == "mul" and lo[ins[0]] >= 0.0 and lo[ins[1]] >= 0.0:
             r = (lo[ins[0]] * lo[ins[1]], hi[ins[0]] * hi[ins[1]])
-        elif op == "powc" and graph.nodes[ins[1]].op == "const" and _even(graph.nodes[ins[1]].value):
+        elif (
+            op == "powc" and graph.nodes[ins[1]].op == "const" and _even(graph.nodes[ins[1]].value)
+        ):
             r = (0.0, inf)
         elif op in ("exp", "sqrt", "abs"):
             r = (0.0, inf)
