@@ -98,11 +98,79 @@ class Body:
         self.adj = adj  # node id -> expression of its adjoint (reached, non-constant nodes)
 
 
-def emit(graph: Graph, args: Sequence[str], output: int | None = None, indent: str = "    ") -> Body:
+#: precedence of a generated expression's top-level operator, for parenthesising only
+#: where Python needs it (CPython's ``compile()`` cost grows with every token, and the
+#: reverse sweep used to be about half parentheses): sums, products, unary minus, atoms
+P_SUM, P_MUL, P_NEG, P_ATOM = 1, 2, 3, 9
+_TPREC: dict[str, int | None] = {}
+
+
+def _template_prec(t: str) -> int | None:
+    """Precedence of a ``code``/``dcode`` template (None: it is one bare placeholder)."""
+    got = _TPREC.get(t, -1)
+    if got != -1:
+        return got
+    import ast
+
+    bare = t.strip()
+    if bare in ("{0}", "{1}", "{out}"):
+        p = None
+    else:
+        node = ast.parse(t.replace("{out}", "x").replace("{0}", "x").replace("{1}", "x"), mode="eval").body
+        if isinstance(node, ast.BinOp):
+            op = node.op
+            p = P_SUM if isinstance(op, ast.Add | ast.Sub) else P_MUL if isinstance(op, ast.Mult | ast.Div) else 0
+        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            p = P_NEG
+        elif isinstance(node, ast.Call | ast.Name | ast.Constant):
+            p = P_ATOM
+        else:
+            p = 0  # anything else is always parenthesised
+    _TPREC[t] = p
+    return p
+
+
+def _prec_of(s: str, prec: dict[str, int]) -> int:
+    p = prec.get(s)
+    if p is not None:
+        return p
+    if s.isidentifier():
+        return P_ATOM
+    if _FLOAT_LITERAL.fullmatch(s) is not None:
+        return P_NEG if s[0] == "-" else P_ATOM
+    return 0
+
+
+_INFO: dict[tuple, tuple] = {}
+
+
+def _info(tpl: tuple[str, tuple[str, ...]]) -> tuple:
+    """What emit needs to know of a (code, dcode) template pair, computed once."""
+    got = _INFO.get(tpl)
+    if got is None:
+        code, dcode = tpl
+        counts = tuple(code.count("{%d}" % m) for m in range(2))
+        dref = tuple(any("{%d}" % m in dk for dk in dcode) for m in range(2))
+        outref = any("{out}" in dk for dk in dcode)
+        dprecs = tuple(_template_prec(dk) if "{" in dk else None for dk in dcode)
+        got = _INFO[tpl] = (counts, dref, outref, _template_prec(code), dprecs)
+    return got
+
+
+def emit(
+    graph: Graph,
+    args: Sequence[str],
+    output: int | None = None,
+    indent: str = "    ",
+    fold: bool = False,
+) -> Body:
     """Straight-line statements computing the output and its gradient w.r.t. ``args``.
 
     ``args`` are variable names (every one of ``graph.variables`` must be present); the
-    argument for ``args[k]`` is the Python identifier ``a<k>``.
+    argument for ``args[k]`` is the Python identifier ``a<k>``. With ``fold``, a forward
+    value read once by the forward pass and never by the reverse sweep, the guards or the
+    result is not stored: its expression is written, parenthesised, into its one reader
+    (the same float operations in the same order; ``Body.ref`` then holds that expression).
     """
     out = graph.output if output is None else output
     pos = {name: k for k, name in enumerate(args)}
@@ -114,15 +182,67 @@ def emit(graph: Graph, args: Sequence[str], output: int | None = None, indent: s
         if needed[i]:
             for j in nodes[i].inputs:
                 needed[j] = True
+    table = TABLE
+    saturating = SATURATING
+    templates: dict[int, tuple[str, tuple[str, ...]]] = {}
+    infos: dict[int, tuple] = {}
+    by_op: dict[str, tuple] = {}
+    for node in nodes[: out + 1]:
+        i = node.id
+        if needed[i]:
+            op = node.op
+            if op == "var" or op == "const":
+                continue
+            if op == "powc":
+                tpl = _templates(graph, node)
+                infos[i] = _info(tpl)
+            else:
+                got = by_op.get(op)
+                if got is None:
+                    prim = table[op]
+                    tpl0 = (prim.code, prim.dcode)
+                    got = by_op[op] = (tpl0, _info(tpl0))
+                tpl, infos[i] = got
+            templates[i] = tpl
+    foldable: list[bool] | None = None
+    if fold:
+        # a node may be folded when its value (seen through `id` aliases) is read by one
+        # placeholder of one emitted template and by nothing else
+        n = len(nodes)
+        root = list(range(n))
+        uses = [0] * n
+        blocked = [False] * n
+        for node in nodes[: out + 1]:
+            i = node.id
+            if not needed[i]:
+                continue
+            op = node.op
+            if op == "id":
+                root[i] = root[node.inputs[0]]
+                continue
+            if op == "var" or op == "const":
+                continue
+            counts, dref, outref, _, _ = infos[i]
+            if outref or node.constant:
+                blocked[i] = True
+            sat = saturating.get(op)
+            m = 0
+            for j in node.inputs:
+                r = root[j]
+                uses[r] += counts[m]
+                if dref[m] or (sat is not None and m in sat):
+                    blocked[r] = True
+                m += 1
+        blocked[root[out]] = True
+        foldable = [uses[i] == 1 and not blocked[i] for i in range(n)]
+    prec: dict[str, int] = {}  # generated expression -> precedence of its top operator
+    fdepth: dict[str, int] = {}  # folded forward expression -> nesting depth
     ref: dict[int, str] = {}
     lines: list[str] = []
     append = lines.append
     guards: list[str] = []
     guarded: set[str] = set()
     constant_guards: list[str] = []
-    templates: dict[int, tuple[str, tuple[str, ...]]] = {}
-    table = TABLE
-    saturating = SATURATING
     for node in nodes[: out + 1]:
         i = node.id
         if not needed[i]:
@@ -134,20 +254,38 @@ def emit(graph: Graph, args: Sequence[str], output: int | None = None, indent: s
         if op == "const":
             ref[i] = repr(float(node.value))
             continue
-        if op == "powc":
-            code, dcode = templates[i] = _templates(graph, node)
-        else:
-            prim = table[op]
-            code, dcode = templates[i] = (prim.code, prim.dcode)
         inputs = node.inputs
         if op == "id":
             ref[i] = ref[inputs[0]]
             continue
+        code = templates[i][0]
         v = f"v{i}"
-        if len(inputs) == 2:
-            expr = code.format(ref[inputs[0]], ref[inputs[1]], out=v)
+        if foldable is None:
+            if len(inputs) == 2:
+                expr = code.format(ref[inputs[0]], ref[inputs[1]], out=v)
+            else:
+                expr = code.format(*[ref[j] for j in inputs], out=v)
         else:
-            expr = code.format(*[ref[j] for j in inputs], out=v)
+            d = 0
+            operands = []
+            for j in inputs:
+                r = ref[j]
+                fd = fdepth.get(r)
+                if fd is not None:
+                    if fd > d:
+                        d = fd
+                    if prec[r] < P_ATOM:
+                        r = f"({r})"
+                elif r[0] == "-":  # a negative literal
+                    r = f"({r})"
+                operands.append(r)
+            expr = code.format(*operands, out=v)
+            if foldable[i] and d < MAX_INLINE:
+                ref[i] = expr
+                fdepth[expr] = d + 1
+                p = infos[i][3]
+                prec[expr] = p if p is not None else _prec_of(operands[0], prec)
+                continue
         append(f"{indent}{v} = {expr}")
         ref[i] = v
         sat = saturating.get(op)
@@ -166,10 +304,12 @@ def emit(graph: Graph, args: Sequence[str], output: int | None = None, indent: s
     # the left-to-right sum of its contributions (the same additions, in the same order,
     # as accumulating them one by one). An adjoint read by a single contribution (a node
     # with one non-constant input) is not stored: its expression is folded into that one
-    # use, parenthesised, at most MAX_INLINE levels deep.
+    # use, at most MAX_INLINE levels deep. Parentheses only where precedence needs them:
+    # ``prec`` knows every expression built here; anything else is a name or a literal.
     pending: dict[int, list[str]] = {out: ["1.0"]}
     depth: dict[str, int] = {}  # folded adjoint expression -> nesting depth
     adj: dict[int, str] = {}
+    prec_get = prec.get
     for i in range(out, -1, -1):
         contribs = pending.pop(i, None)
         if contribs is None:
@@ -180,8 +320,11 @@ def emit(graph: Graph, args: Sequence[str], output: int | None = None, indent: s
             continue
         if len(contribs) == 1:
             g = contribs[0]
+            pg = prec_get(g, P_ATOM)
         else:
-            terms = [c if _atomic(c) else f"({c})" for c in contribs]
+            terms = [c if prec_get(c, P_ATOM) >= P_MUL else f"({c})" for c in contribs]
+            if prec_get(contribs[0], P_ATOM) >= P_SUM:
+                terms[0] = contribs[0]
             if len(terms) > MAX_TERMS:  # keep expressions shallow for CPython's compiler
                 acc = f"g{i}"
                 lines.append(f"{indent}{acc} = {' + '.join(terms[:MAX_TERMS])}")
@@ -189,52 +332,74 @@ def emit(graph: Graph, args: Sequence[str], output: int | None = None, indent: s
                     more = " + ".join([acc, *terms[k : k + MAX_TERMS - 1]])
                     lines.append(f"{indent}{acc} = {more}")
                 g = acc
+                pg = P_ATOM
             else:
                 g = " + ".join(terms)
+                pg = prec[g] = P_SUM
+        # ``prec`` holds only computed expressions: a string not in it is a name or a
+        # literal (a negative literal is safe as a term, a factor and under unary minus)
         if op == "var":
-            if not _atomic(g):
+            if g in prec:
                 lines.append(f"{indent}g{i} = {g}")
                 g = f"g{i}"
             adj[i] = g
             continue
-        if not _atomic(g):
-            ins_ = node.inputs
+        if g in prec:
             uses = 0
-            for j in ins_:
+            for j in node.inputs:
                 if not nodes[j].constant:
                     uses += 1
             d = 1 + max([depth.get(c, 0) for c in contribs]) if uses == 1 else 0
             if uses == 1 and d <= MAX_INLINE:
-                g = f"({g})"
                 depth[g] = d
             else:
                 lines.append(f"{indent}g{i} = {g}")
                 g = f"g{i}"
+                pg = P_ATOM
         adj[i] = g
-        code, dcode = templates[i]
+        dcode = templates[i][1]
+        dprecs = infos[i][4]
         ins = [ref[j] for j in node.inputs]
-        gp = g if _atomic(g) or g in depth else f"({g})"
-        for k, j in enumerate(node.inputs):
+        gneg = g if pg >= P_NEG else f"({g})"
+        gmul = g if pg >= P_MUL else f"({g})"
+        folded = g in depth
+        k = 0
+        for j in node.inputs:
             if nodes[j].constant:
+                k += 1
                 continue
             dk = dcode[k]
-            d = dk if "{" not in dk else dk.format(*ins, out=ref[i])
-            if d == "1":
+            if dk == "1":
                 contrib = g
-            elif d == "-1":
+            elif dk == "-1":
                 if g == "1.0":
                     contrib = "-1.0"
                 elif g == "-1.0":
                     contrib = "1.0"
                 else:
-                    contrib = f"-{gp}"
-            elif g == "1.0":
-                contrib = d
+                    contrib = f"-{gneg}"
+                    prec[contrib] = P_NEG
             else:
-                contrib = f"{gp} * {d if _atomic(d) else f'({d})'}"
-            if g in depth and contrib is not g:
+                tp = dprecs[k]
+                if tp is None:  # a literal, or one bare placeholder: a ref (name or literal)
+                    d = dk if "{" not in dk else dk.format(*ins, out=ref[i])
+                    tp = P_ATOM
+                    if g == "1.0":
+                        contrib = d
+                    else:
+                        contrib = f"{gmul} * {d}"
+                        prec[contrib] = P_MUL
+                elif g == "1.0":
+                    contrib = d = dk.format(*ins, out=ref[i])
+                    prec[d] = tp
+                else:
+                    d = dk.format(*ins, out=ref[i])
+                    contrib = f"{gmul} * {d if tp >= P_NEG else f'({d})'}"
+                    prec[contrib] = P_MUL
+            if folded and contrib is not g:
                 depth[contrib] = depth[g]
             pending.setdefault(j, []).append(contrib)
+            k += 1
     grads = []
     for name in args:
         vid = graph.names[name]
@@ -355,7 +520,7 @@ def build_functions(
         params_def = ""
     else:
         params_def = params
-    body = emit(graph, args, output, indent=" " * 12)
+    body = emit(graph, args, output, indent=" " * 12, fold=True)
     grads = ", ".join(body.grads)
     gcomma = "," if len(body.grads) == 1 else ""
     check = " + ".join([body.value, *body.grads, *body.guards])
@@ -371,7 +536,7 @@ def build_functions(
             import numpy as np
 
             array_ns.update(array_helpers(), _errstate=np.errstate, _diagnose=diagnose)
-            abody = emit(graph, args, output, indent=" " * 12)
+            abody = emit(graph, args, output, indent=" " * 12, fold=True)
             asrc = _ARRAY_TEMPLATE.format(
                 fname="_array_f",
                 params=params_def,
