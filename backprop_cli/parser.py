@@ -68,10 +68,11 @@ def parse(text: str) -> Program:
     if needed > old:
         sys.setrecursionlimit(needed)
     try:
-        program = _Parser(text).program()
+        parser = _Parser(text)
+        program = parser.program()
     finally:
         sys.setrecursionlimit(old)
-    _check_names(program)
+    _check_names(program, parser.uses)
     return program
 
 
@@ -100,6 +101,8 @@ class _Parser:
         self.depth = 0
         self.nodes = 0
         self.open_parens: list[Token] = []
+        self.uses: list[list[Name]] = []  # Name nodes of each statement, in source order
+        self._names: list[Name] = []
 
     # -- token stream ---------------------------------------------------------------------
 
@@ -201,8 +204,10 @@ class _Parser:
                     self.text,
                     self.tok.span,
                 )
+            self._names = names = []
             stmt = self.statement()
             statements.append(stmt)
+            self.uses.append(names)
             if not isinstance(stmt, Assign):
                 bare = stmt
             if self.tok.kind not in ("sep", "eof"):
@@ -269,7 +274,7 @@ class _Parser:
         return left, start, end
 
     def term(self) -> tuple[Expr, int, int]:
-        left, start, end = self.unary()
+        left, start, end = self.power() if self.tok.kind not in ("+", "-") else self.unary()
         while True:
             kind = self.tok.kind
             if kind in ("*", "/"):
@@ -279,7 +284,10 @@ class _Parser:
                 op, implicit = "*", True
             else:
                 break
-            right, _, end = self.unary()
+            if self.tok.kind not in ("+", "-"):
+                right, _, end = self.power()
+            else:
+                right, _, end = self.unary()
             left = self.make(Binary(op, left, right, _span(start, end), implicit))
         return left, start, end
 
@@ -342,7 +350,11 @@ class _Parser:
                 return self.call(tok)
             if name in FUNCTIONS:
                 raise self.error(f"{name} is a function; call it as {name}(...)", tok.span)
-            node = Const(name, tok.span) if name in CONSTANTS else Name(name, tok.span)
+            if name in CONSTANTS:
+                node = Const(name, tok.span)
+            else:
+                node = Name(name, tok.span)
+                self._names.append(node)
             return self.make(node), tok.start, tok.end
         if tok.kind == "(":
             self.enter(tok)
@@ -467,16 +479,23 @@ def _names_in(expr: Expr) -> list[Name]:
     return found
 
 
-def _check_names(program: Program) -> None:
-    """Refuse double assignment and use before assignment, in statement order."""
+def _check_names(program: Program, uses: list[list[Name]] | None = None) -> None:
+    """Refuse double assignment and use before assignment, in statement order.
+
+    ``uses``: the Name nodes of each statement in source order, as the parser met them
+    (the same list :func:`_names_in` walks out of the tree).
+    """
     text = program.source
     first: dict[str, tuple[int, Assign]] = {}
     for index, stmt in enumerate(program.statements):
         if isinstance(stmt, Assign) and stmt.target not in first:
             first[stmt.target] = (index, stmt)
     for index, stmt in enumerate(program.statements):
-        expr = stmt.expr if isinstance(stmt, Assign) else stmt
-        for use in _names_in(expr):
+        if uses is not None:
+            found = uses[index]
+        else:
+            found = _names_in(stmt.expr if isinstance(stmt, Assign) else stmt)
+        for use in found:
             assigned = first.get(use.name)
             if assigned is not None and assigned[0] >= index:
                 where = _line_of(text, assigned[1].target_span.start)
