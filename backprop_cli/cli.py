@@ -76,6 +76,36 @@ def _dash_hint(exc, ctx, original: list[str]):
     )
 
 
+def _extra_hint(exc, ctx, original: list[str]):
+    """Extra arguments a newcomer gives by mistake: ``--at w=3 b=4``, options after ``--``."""
+    if not exc.format_message().startswith("Got unexpected extra argument"):
+        return None
+    from .errors import escape_controls
+
+    if "--" in original:
+        after = original[original.index("--") + 1 :]
+        opts = [a for a in after[1:] if a.startswith("--")]
+        if opts:
+            return click.exceptions.UsageError(
+                f"'{escape_controls(opts[0])}' comes after '--', where everything is read as "
+                f"the expression; put the options before '--': backprop {ctx.info_name} "
+                f"{escape_controls(' '.join(after[1:]))} -- '{escape_controls(after[0])}'",
+                ctx,
+            )
+    extra = exc.format_message().rpartition(" (")[2].rpartition(")")[0]
+    pairs = [a for a in original if "=" in a and not a.startswith("-") and a in extra.split()]
+    options = [a for a in original if a.startswith("--")]
+    for option in ("--at", "--param", "--column"):
+        if pairs and option in options:
+            return click.exceptions.UsageError(
+                f"'{escape_controls(pairs[0])}' is not an option: separate NAME=VALUE pairs with "
+                f"commas and no spaces ({option} w=3,b=4) or repeat the option "
+                f"({option} w=3 {option} b=4)",
+                ctx,
+            )
+    return None
+
+
 def _usage_error(exc, ctx, original: list[str]):
     """The error to show for a Click usage error: hinted, control characters escaped.
 
@@ -86,6 +116,8 @@ def _usage_error(exc, ctx, original: list[str]):
     new = None
     if isinstance(exc, click.exceptions.NoSuchOption):
         new = _dash_hint(exc, ctx, original)
+    elif type(exc) is click.exceptions.UsageError:
+        new = _extra_hint(exc, ctx, original)
     message = (new or exc).format_message()
     clean = escape_controls(message)
     if new is None and clean != message:
