@@ -71,3 +71,35 @@ def test_space_separated_at_with_json_is_one_usage_error_document():
     doc = _strict(result.stdout)
     assert doc["status"] == "usage_error"
     assert "'b=4' is not an option" in doc["message"]
+
+
+def test_data_takes_json_like_every_command(tmp_path):
+    """README: 'Every command takes --json'; data's rows are the CSV's numbers."""
+    csv = _runner().invoke(app, ["data", "linear", "--n", "3", "--seed", "0"])
+    assert csv.exit_code == 0
+    lines = csv.stdout.strip().splitlines()
+    assert lines[0] == "x,y"
+    rows = [tuple(float(v) for v in line.split(",")) for line in lines[1:]]
+
+    result = _runner().invoke(app, ["data", "linear", "--n", "3", "--seed", "0", "--json"])
+    assert result.exit_code == 0
+    doc = _strict(result.stdout)
+    assert doc["schema"] == "backprop.data/1" and doc["status"] == "ok"
+    assert doc["rows"] == 3 and doc["columns"] == ["x", "y"] and doc["file"] is None
+    assert doc["noise"] == 0.1 and doc["params"] == {"w": 2.0, "b": 3.0}
+    assert list(zip(doc["data"]["x"], doc["data"]["y"])) == rows
+
+    out = tmp_path / "p.csv"
+    result = _runner().invoke(app, ["data", "linear", "--n", "3", "--json", "--output", str(out)])
+    assert result.exit_code == 0
+    doc = _strict(result.stdout)
+    assert doc["file"] == str(out) and "data" not in doc
+    assert out.read_text().strip().splitlines()[1:] == lines[1:]
+
+
+def test_data_json_error_is_one_document():
+    result = _runner().invoke(app, ["data", "linear", "--n", "0", "--json"])
+    assert result.exit_code == 2
+    doc = _strict(result.stdout)
+    assert doc["status"] == "input_error"
+    assert "--n 0" in doc["message"]

@@ -50,27 +50,27 @@ def register(app: typer.Typer, command_cls) -> None:
         output: Optional[str] = typer.Option(
             None, "--output", "-o", help="Write the CSV to this file."
         ),
+        json_mode: bool = common.json_option(),
         quiet: bool = common.quiet_option(),
     ) -> None:
-        with common.boundary():
+        with common.boundary(json_mode, "backprop.data/1"):
             from ..data import generate, to_csv
 
             sigma = common.parse_number(noise, "--noise") if noise is not None else None
             params = common.parse_at(param, "--param")
-            text = to_csv(generate(kind, n, seed, sigma, params))
+            columns = generate(kind, n, seed, sigma, params)
+            text = to_csv(columns)
+            if json_mode:
+                _write(output, text)
+                _emit_json(kind, n, seed, sigma, params, columns, output)
+                return
             if output is None:
                 import sys
 
                 sys.stdout.write(text)
                 sys.stdout.flush()
                 return
-            try:
-                with open(output, "w", encoding="utf-8") as fh:
-                    fh.write(text)
-            except OSError as exc:
-                from ..errors import InputError
-
-                raise InputError(f"--output {output}: cannot write ({exc.strerror})") from None
+            _write(output, text)
             if not quiet:
                 common.stderr_console().print(f"wrote {n} rows to {_escape(output)}")
 
@@ -79,3 +79,39 @@ def _escape(text: str) -> str:
     from rich.markup import escape
 
     return escape(text)
+
+
+def _write(output, text: str) -> None:
+    if output is None:
+        return
+    try:
+        with open(output, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    except OSError as exc:
+        from ..errors import InputError
+
+        raise InputError(f"--output {output}: cannot write ({exc.strerror})") from None
+
+
+def _emit_json(kind, n, seed, sigma, params, columns, output) -> None:
+    """--json: one document; the rows themselves (as written to the CSV) when not in a file."""
+    from ..data import DEFAULT_NOISE, MODELS
+    from ..render.jsonout import emit
+
+    model = MODELS[kind]
+    if sigma is None and model.noisy:
+        sigma = DEFAULT_NOISE
+    doc = {
+        "schema": "backprop.data/1",
+        "status": "ok",
+        "kind": kind,
+        "rows": n,
+        "seed": seed,
+        "noise": sigma,
+        "params": {**dict(model.defaults), **dict(params)},
+        "columns": list(columns),
+        "file": output,
+    }
+    if output is None:
+        doc["data"] = {c: [float(f"{v:.10g}") for v in columns[c]] for c in columns}
+    emit(doc)
