@@ -7,8 +7,6 @@ from typing import TYPE_CHECKING
 from .numbers import fmt
 
 if TYPE_CHECKING:  # `grad --json` loads neither Rich nor the check engine (start-up time)
-    from rich.table import Table
-
     from ..engines.check import CheckReport
     from ..engines.gradient import GradReport
 
@@ -43,6 +41,7 @@ def grad_tables(report: GradReport, out_symbol: str, width: int | None = None) -
                (f"∂{out_symbol}/∂node", "right", False)]  # fmt: skip
     if report.mode == "forward":
         columns += [(f"∂node/∂{v}", "right", False) for v in report.gradient]
+    constants = {n.id for n in report.nodes if n.op == "const"}
     rows = []
     for n in report.nodes:
         label = _label(report, n.id)
@@ -51,7 +50,7 @@ def grad_tables(report: GradReport, out_symbol: str, width: int | None = None) -
         locals_ = ", ".join(
             f"∂/∂{_wrap(_label(report, j))} = {fmt(p)}"
             for j, p in zip(n.inputs, n.local)
-            if n.op != "const" and not _is_const(report, j)
+            if n.op != "const" and j not in constants
         )
         row = [str(n.id), label, n.op, fmt(n.value), locals_, fmt(n.adjoint)]
         if report.mode == "forward":
@@ -72,13 +71,6 @@ def grad_tables(report: GradReport, out_symbol: str, width: int | None = None) -
         note = " (defaulted)" if v in report.defaulted else ""
         g.add_row(escape(v) + note, fmt(report.at[v]), fmt(d))
     return out + [g]
-
-
-def _is_const(report: GradReport, j: int) -> bool:
-    for n in report.nodes:
-        if n.id == j:
-            return n.op == "const"
-    return False
 
 
 def explain_lines(report: GradReport, out_symbol: str) -> list[str]:
@@ -149,11 +141,6 @@ def nudge_tables(report: GradReport, out_symbol: str, width: int | None = None) 
     )
 
 
-def nudge_table(report: GradReport, out_symbol: str) -> Table:
-    """The nudge experiment as one table (however wide)."""
-    return nudge_tables(report, out_symbol)[0]
-
-
 def grad_document(report: GradReport) -> dict:
     doc = {
         "schema": GRAD_SCHEMA,
@@ -208,11 +195,6 @@ def check_tables(report: CheckReport, width: int | None = None) -> list:
         [0],
         width,
     )
-
-
-def check_table(report: CheckReport) -> Table:
-    """The check as one table (however wide)."""
-    return check_tables(report)[0]
 
 
 def check_document(report: CheckReport) -> dict:
