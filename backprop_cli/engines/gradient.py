@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ..graph import forward
+from ..graph import forward, needed_by
 from ..program import Program
 
 
@@ -141,14 +141,7 @@ def gradient_report(
 
 def _ancestors(program: Program) -> list[bool]:
     """Nodes the output depends on (others are not shown: their adjoint is 0 by construction)."""
-    nodes = program.nodes
-    keep = [False] * len(nodes)
-    keep[program.output] = True
-    for i in range(program.output, -1, -1):
-        if keep[i]:
-            for j in nodes[i].inputs:
-                keep[j] = True
-    return keep
+    return needed_by(program.graph, program.output)
 
 
 def _nudges(program: Program, trace, delta: float) -> tuple[Nudge, ...]:
@@ -171,11 +164,6 @@ def _nudges(program: Program, trace, delta: float) -> tuple[Nudge, ...]:
         partial = trace.adjoints[n.id]
         out.append(Nudge(n.name, n.id, base, delta, partial, trace.value + partial * delta, actual))
     return tuple(out)
-
-
-def relative_error(a: float, b: float) -> float:
-    scale = max(abs(a), abs(b))
-    return 0.0 if scale == 0 else abs(a - b) / scale
 
 
 def finite(x) -> bool:

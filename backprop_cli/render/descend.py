@@ -228,11 +228,6 @@ def descend_tables(run: Descent, show_all: bool = False, width: int | None = Non
     return fit_tables(title, key, groups, width, caption)
 
 
-def descend_table(run: Descent, show_all: bool = False):
-    """The iteration table as one table, however wide (see :func:`descend_tables`)."""
-    return descend_tables(run, show_all, None)[0]
-
-
 STATUS_STYLE = {"converged": "green"}
 
 
@@ -292,11 +287,6 @@ def sweep_tables(runs: list[Descent], width: int | None = None) -> list:
             if c.header == "status":
                 c.justify = "left"
     return tables
-
-
-def sweep_table(runs: list[Descent]):
-    """The sweep as one table, however wide (see :func:`sweep_tables`)."""
-    return sweep_tables(runs, None)[0]
 
 
 def sweep_summary(runs: list[Descent]) -> str:

@@ -23,7 +23,3 @@ def fmt(x, digits: int = 6) -> str:
     text = f"{xf:.{digits}g}"
     return text
 
-
-def fmt_signed(x, digits: int = 6) -> str:
-    text = fmt(x, digits)
-    return text if text.startswith("-") or text in ("0", "—", "nan") else "+" + text
