@@ -160,6 +160,13 @@ class InputError(BackpropError):
     kind = "input_error"
 
 
+class OutputError(BackpropError):
+    """A file (a picture, a graph) could not be written (exit 1: the input was fine)."""
+
+    exit_code = ExitCode.FAILED
+    kind = "output_error"
+
+
 class DomainError(BackpropError):
     """A node left its domain during evaluation (exit 1): which node, which value."""
 

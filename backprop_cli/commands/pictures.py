@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ..errors import BackpropError, ExitCode, InputError
+from ..errors import BackpropError, ExitCode, InputError, OutputError
 from . import common, help_text
 from .grad import EXPR_HELP, _load
 
@@ -26,13 +26,6 @@ class GraphvizError(BackpropError):
 
     exit_code = ExitCode.FAILED
     kind = "graphviz_error"
-
-
-class OutputError(BackpropError):
-    """The output file could not be written (exit 1)."""
-
-    exit_code = ExitCode.FAILED
-    kind = "output_error"
 
 
 def output_kind(path: str) -> str:

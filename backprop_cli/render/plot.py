@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import os
 
-from ..errors import BackpropError, ExitCode, InputError
+from ..errors import InputError, OutputError
 from .numbers import fmt
 
 FORMATS = ("png", "svg", "pdf")
@@ -39,13 +39,6 @@ FAILED = (
     "zero_gradient",
     "non_finite",
 )
-
-
-class OutputError(BackpropError):
-    """A picture could not be written (exit 1: the input was fine)."""
-
-    exit_code = ExitCode.FAILED
-    kind = "output_error"
 
 
 # -- shared pieces ---------------------------------------------------------------------------
