@@ -103,3 +103,29 @@ def test_data_json_error_is_one_document():
     doc = _strict(result.stdout)
     assert doc["status"] == "input_error"
     assert "--n 0" in doc["message"]
+
+
+def _closed_stdout_run(argv):
+    """Run with stdout a pipe whose reader has already gone (`| head -1` that got its line)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, **ENV}
+    env.pop("BACKPROP_DEBUG", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "backprop_cli", *argv],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env,
+    )  # fmt: skip
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=60)
+    return proc.returncode, err
+
+
+def test_closed_pipe_after_a_rich_table_exits_0_quietly():
+    # Rich's own broken-pipe handler exits 1, which here means "the computation failed"
+    for argv in (["grad"], ["descend", "--all"]):
+        code, err = _closed_stdout_run(argv)
+        assert code == 0, (argv, err)
+        assert err == ""

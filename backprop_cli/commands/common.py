@@ -36,7 +36,15 @@ def debug_enabled() -> bool:
 def stdout_console():
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=False)
+    class _StdoutConsole(Console):
+        def on_broken_pipe(self) -> None:
+            # Rich's default exits with code 1 ("the computation failed"); a reader that
+            # went away (`| head -1`) ends quietly with 0, as on the --json/--jsonl paths
+            self.quiet = True
+            quiet_broken_pipe()
+            raise BrokenPipeError
+
+    return _StdoutConsole(highlight=False, soft_wrap=False)
 
 
 def stderr_console():
