@@ -10,3 +10,4 @@ MAX_NODES = 200_000  # syntax nodes (numbers, names, operations, calls) in one p
 MAX_STATEMENTS = 20_000  # statements in one program
 MAX_LITERAL_CHARS = 400  # characters in one numeric literal
 MAX_ITER = 1_000_000  # --max-iter of solve and descend: the run keeps every row (floats) for its trace
+MAX_SWEEP = 1_000  # learning rates in one --eta sweep (a list or START:STOP:COUNT): runs share memory

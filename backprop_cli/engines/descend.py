@@ -36,6 +36,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ..errors import DomainError
+from ..limits import MAX_SWEEP
 from ..program import Program
 from .optimizers import SGD, CurvatureError, Optimizer, make
 
@@ -882,9 +883,14 @@ def eta_values(text: str) -> list[float]:
             ) from None
         if count < 1:
             raise ValueError(f"'{text}': the COUNT of START:STOP:COUNT must be at least 1")
+        if count > MAX_SWEEP:
+            raise ValueError(f"'{text}': a sweep runs at most {MAX_SWEEP} learning rates")
         if count == 1:
             return [lo]
         values = [lo + (hi - lo) * i / (count - 1) for i in range(count)]
         values[-1] = hi  # exactly the given end, not a rounding of it
         return values
-    return [float(t) for t in text.split(",")]
+    parts = text.split(",")
+    if len(parts) > MAX_SWEEP:
+        raise ValueError(f"a sweep runs at most {MAX_SWEEP} learning rates (got {len(parts)})")
+    return [float(t) for t in parts]
