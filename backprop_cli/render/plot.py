@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import os
 
-from ..errors import InputError, OutputError
+from ..errors import BackpropError, InputError, OutputError
 from .numbers import fmt
 
 FORMATS = ("png", "svg", "pdf")
@@ -118,8 +118,6 @@ def _evaluate(program, names: list[str], fixed: dict, grids: list):
     """Output of the program over numpy grids for ``names`` (others fixed); nan where undefined."""
     import numpy as np
 
-    from ..errors import BackpropError as _Err
-
     order = list(program.variables)
     shape = np.broadcast(*grids).shape
     args = []
@@ -132,14 +130,14 @@ def _evaluate(program, names: list[str], fixed: dict, grids: list):
         with np.errstate(all="ignore"):
             value, _ = program.array_function(order)(*args)
         return np.where(np.isfinite(value), value, np.nan) * np.ones(shape)
-    except _Err:  # some grid point is outside the domain: go point by point
+    except BackpropError:  # some grid point is outside the domain: go point by point
         f = program.function(order)
         out = np.full(shape, np.nan)
         flat = [a.ravel() for a in args]
         for i in range(out.size):
             try:
                 y, _ = f(*(float(a[i]) for a in flat))
-            except (_Err, ArithmeticError, ValueError):
+            except (BackpropError, ArithmeticError, ValueError):
                 continue
             if math.isfinite(y):
                 out.flat[i] = y
