@@ -52,7 +52,10 @@ def grad_tables(report: GradReport, out_symbol: str, width: int | None = None) -
             for j, p in zip(n.inputs, n.local)
             if n.op != "const" and j not in constants
         )
-        row = [str(n.id), label, n.op, fmt(n.value), locals_, fmt(n.adjoint)]
+        # a constant is not something to change: its ∂output/∂node (x^2 → x² ln x for the 2)
+        # is true but only confuses the table; the JSON keeps the number
+        adjoint = "—" if n.id in constants else fmt(n.adjoint)
+        row = [str(n.id), label, n.op, fmt(n.value), locals_, adjoint]
         if report.mode == "forward":
             row += [fmt(n.tangents[v]) if n.tangents is not None else "—" for v in report.gradient]
         rows.append(row)
