@@ -84,3 +84,10 @@ def test_plot_path_checked_before_the_run(command, tmp_path):
     r = CliRunner().invoke(app, [*PLOTTING[command], "--plot", missing], env=ENV)
     assert r.exit_code == 1 and r.stdout == ""
     assert r.stderr.startswith(f"error: cannot write '{missing}': No such file or directory")
+
+
+@pytest.mark.parametrize("eta", ["1_0", "0.1,1_0", "١", "0.1:1_0:5"])
+def test_eta_accepts_plain_decimals_only(eta):
+    r = CliRunner().invoke(app, ["descend", "x^2", "--x0", "1", "--eta", eta], env=ENV)
+    assert r.exit_code == 2
+    assert "is not a number" in r.stderr

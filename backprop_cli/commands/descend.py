@@ -19,6 +19,10 @@ def _etas(text: str | None, optimizer: str) -> list[float]:
 
     if text is None:
         return [OPTIMIZERS[optimizer].default_eta]
+    pieces = text.split(":") if ":" in text else text.split(",")
+    for piece in pieces[:2] if ":" in text else pieces:  # a range's COUNT is checked below
+        if piece.strip():
+            common.parse_number(piece, f"--eta {text}")
     try:
         etas = eta_values(text)
     except ValueError as exc:
