@@ -29,7 +29,7 @@ from . import limits
 from .errors import LimitError, ParseError, Span
 from .syntax import make_span as _make_span
 
-__all__ = ["RESERVED_WORDS", "Token", "prepare_source", "tokenize"]
+__all__ = ["QUICK_KINDS", "RESERVED_WORDS", "Token", "name_is_plain", "prepare_source", "quick_tokens", "tokenize"]
 
 BOM = "\ufeff"
 
@@ -357,6 +357,35 @@ _FAST_TOKEN = (
 _FAST = re.compile(r"[ \t\r]*+" + _FAST_TOKEN)
 _KIND = {"+": "+", "-": "-", "^": "^", "(": "(", ")": ")", ",": ",", ";": "sep", "\n": "sep",
          "*": "*", "/": "/", "=": "="}  # fmt: skip
+
+
+#: The same tokens as :data:`_FAST` (plus ``**``), all at once: ``findall`` gives one
+#: ``(whitespace, token)`` pair per match, in C. It *skips* what it cannot match, so a
+#: caller must check that the pairs cover the text (:func:`quick_tokens` users compare the
+#: end of the last token with the end of the text) and otherwise use :func:`scan`.
+_QUICK = re.compile(
+    r"([ \t\r]*+)((?:[A-Za-z_][A-Za-z0-9_]*+)(?![^\x00-\x7f])"
+    r"|(?>(?:[0-9]++\.?+[0-9]*+|\.[0-9]++)(?:[eE][+-]?+[0-9]++)?+)(?![._jJeE_])"
+    r"|[-+^(),;\n]|\*\*|\*|/(?!/)|=(?!=))"
+)
+#: token text -> kind for the operator tokens of :data:`_QUICK` (names and numbers: absent)
+QUICK_KINDS = {**_KIND, "**": "^"}
+
+
+def quick_tokens(text: str) -> list[tuple[str, str]]:
+    """``(whitespace before, token text)`` pairs of the common tokens of prepared *text*.
+
+    Only a fast first look: a character this cannot read is skipped, not reported, and
+    names and numbers are not checked (see :func:`name_is_plain`, :func:`scan`).
+    """
+    return _QUICK.findall(text)
+
+
+def name_is_plain(name: str) -> bool:
+    """A name :func:`scan` accepts as it is (not reserved, no ``__``, not nan/inf)."""
+    return not (
+        name.startswith("__") or name in RESERVED_WORDS or name.lower() in _NON_FINITE
+    )
 
 
 def scan(text: str) -> Iterator[Token]:

@@ -48,7 +48,7 @@ import sys
 
 from . import limits
 from .errors import LimitError, ParseError, Span
-from .lexer import Token, prepare_source, scan
+from .lexer import QUICK_KINDS, Token, name_is_plain, prepare_source, quick_tokens, scan
 from .primitives_names import CONSTANTS, FUNCTIONS
 from .syntax import Assign, Binary, Call, Const, Expr, Name, Num, Program, Unary
 from .syntax import make_span as _span
@@ -61,6 +61,11 @@ _ATOM_START = ("num", "name", "(")
 def parse(text: str) -> Program:
     """Parse *text* into a Program, or raise ParseError / LimitError with the source and a span."""
     text = prepare_source(text)
+    quick = _parse_quick(text)
+    if quick is not None:
+        program, uses = quick
+        _check_names(program, uses)
+        return program
     old = sys.getrecursionlimit()
     # Only parentheses and calls recurse (about six frames per level), and depth is
     # bounded by MAX_DEPTH, so a temporary, bounded raise is safe.
@@ -74,6 +79,210 @@ def parse(text: str) -> Program:
         sys.setrecursionlimit(old)
     _check_names(program, parser.uses)
     return program
+
+
+#: binary operator -> precedence in :func:`_parse_quick` (unary signs are 3, between
+#: '*' and '^'; bracket markers 0). '^' is the only right-associative one.
+_QUICK_PREC = {"+": 1, "-": 1, "*": 2, "/": 2, "^": 4}
+_DIGITS = frozenset("0123456789.")
+_INF = float("inf")
+
+
+def _parse_quick(text: str) -> tuple[Program, list[list[Name]]] | None:
+    """The tree of an ordinary, valid program in one loop, or None: ask :class:`_Parser`.
+
+    The careful parser above is the reference and the only one that words errors. This
+    one reads :func:`~backprop_cli.lexer.quick_tokens` with an operator-precedence
+    (shunting-yard) loop — no Token objects, no call per grammar level — and returns
+    None at the first thing that is not plainly valid: a character the quick tokens skip
+    (checked at the end: the last token must end where the text does, bar trailing
+    blanks), a name or number :func:`scan` would refuse or check further, ``'='`` out of
+    place, a missing operand or operator, a bad call, a bare expression before the last
+    statement, unbalanced brackets, or a program that could come near a limit. For every
+    text it accepts it builds the same nodes with the same spans as :class:`_Parser`
+    (tests/test_parser_quick.py compares the two), and the same Name lists per statement
+    for :func:`_check_names`.
+
+    Operators wait on a stack as ``(precedence, op, start)``; an arriving binary operator
+    first reduces every waiting one that binds at least as tightly (for '^', nothing: it
+    is right-associative and binds tightest), so ``-3^2`` is ``-(3^2)`` and ``2^-1`` is
+    ``2^(-1)``. Markers (precedence 0) stand for an open '(' or call. The stack bounds
+    the careful parser's nesting depth from above (every open bracket, waiting sign and
+    waiting '^' is on it), so a stack deeper than ``MAX_DEPTH`` hands over too.
+    """
+    toks = quick_tokens(text)
+    ntok = len(toks)
+    # nodes <= tokens + numbers (an implicit '*' follows a number): within MAX_NODES
+    if 2 * ntok + 2 > limits.MAX_NODES:
+        return None
+    max_depth = limits.MAX_DEPTH
+    max_statements = limits.MAX_STATEMENTS
+    max_literal = limits.MAX_LITERAL_CHARS
+    kinds = QUICK_KINDS
+    prec_of = _QUICK_PREC
+    digits = _DIGITS
+    functions, constants = FUNCTIONS, CONSTANTS
+    span = _span
+    n = len(text)
+    plain: dict[str, bool] = {}
+    statements: list[Assign | Expr] = []
+    uses: list[list[Name]] = []
+    bare = False
+    k = 0
+    pos = 0
+    while True:
+        while k < ntok and kinds.get(toks[k][1]) == "sep":
+            pos += len(toks[k][0]) + 1
+            k += 1
+        if k == ntok:
+            break
+        if bare or len(statements) >= max_statements:
+            return None
+        names: list[Name] = []
+        target = None
+        ws, t = toks[k]
+        if k + 1 < ntok and toks[k + 1][1] == "=" and t[0] not in digits and kinds.get(t) is None:
+            if t in functions or t in constants or not name_is_plain(t):
+                return None
+            tstart = pos + len(ws)
+            target = t
+            pos = tstart + len(t)
+            k += 1
+            pos += len(toks[k][0]) + 1
+            k += 1
+        operands: list[tuple] = []  # (node, start, end)
+        ops: list[tuple] = []  # (precedence, op, start[, call name, name end, first arg])
+        expect = True  # an operand comes next
+        after_num = False  # the last token read was a number
+        while True:
+            if k < ntok:
+                ws, t = toks[k]
+                start = pos + len(ws)
+                end = start + len(t)
+                kind = kinds.get(t)
+            else:
+                kind, start, end = "eof", pos, pos
+            if expect:
+                if kind is None:
+                    if t[0] in digits:
+                        value = float(t)
+                        if value == _INF or len(t) > max_literal:
+                            return None
+                        if t == "0" and end < n and text[end] in "xXbBoO":
+                            return None
+                        operands.append((Num(value, span(start, end)), start, end))
+                        after_num = True
+                    else:
+                        ok = plain.get(t)
+                        if ok is None:
+                            ok = plain[t] = name_is_plain(t)
+                        if not ok:
+                            return None
+                        if k + 1 < ntok and toks[k + 1][1] == "(":
+                            if t not in functions:
+                                return None
+                            ops.append((0, "call", start, t, end, len(operands)))
+                            if len(ops) > max_depth:
+                                return None
+                            k += 1
+                            pos = end + len(toks[k][0]) + 1
+                            k += 1
+                            continue
+                        if t in functions:
+                            return None
+                        if t in constants:
+                            node = Const(t, span(start, end))
+                        else:
+                            node = Name(t, span(start, end))
+                            names.append(node)
+                        operands.append((node, start, end))
+                        after_num = False
+                    expect = False
+                elif kind == "-" or kind == "+" or kind == "(":
+                    ops.append((3, kind, start) if kind != "(" else (0, "(", start))
+                    if len(ops) > max_depth:
+                        return None
+                else:
+                    return None
+                k += 1
+                pos = end
+                continue
+            # an operator comes next
+            prec = prec_of.get(kind)
+            implicit = False
+            if prec is None and ((kind is None and t[0] not in digits) or kind == "("):
+                if not after_num:
+                    return None
+                prec, kind, implicit = 2, "*", True  # '2w': the token is read next round
+            if prec is not None:
+                if prec < 4:
+                    while ops and ops[-1][0] >= prec:
+                        top = ops.pop()
+                        if top[0] == 3:
+                            node, s, e = operands.pop()
+                            operands.append((Unary(top[1], node, span(top[2], e)), top[2], e))
+                        else:
+                            right, _, e = operands.pop()
+                            left, s, _ = operands[-1]
+                            operands[-1] = (Binary(top[1], left, right, span(s, e), top[2]), s, e)
+                ops.append((prec, kind, implicit))
+                if len(ops) > max_depth:
+                    return None
+                expect = True
+                if not implicit:
+                    k += 1
+                    pos = end
+                continue
+            if kind == ")" or kind == "," or kind == "sep" or kind == "eof":
+                while ops and ops[-1][0]:
+                    top = ops.pop()
+                    if top[0] == 3:
+                        node, s, e = operands.pop()
+                        operands.append((Unary(top[1], node, span(top[2], e)), top[2], e))
+                    else:
+                        right, _, e = operands.pop()
+                        left, s, _ = operands[-1]
+                        operands[-1] = (Binary(top[1], left, right, span(s, e), top[2]), s, e)
+                if kind == "sep" or kind == "eof":
+                    if ops:
+                        return None  # a bracket is still open
+                    break
+                if not ops:
+                    return None  # ')' or ',' outside brackets
+                marker = ops[-1]
+                if kind == ",":
+                    if marker[1] != "call":
+                        return None
+                    expect = True
+                    k += 1
+                    pos = end
+                    continue
+                ops.pop()
+                if marker[1] == "(":
+                    operands[-1] = (operands[-1][0], marker[2], end)
+                else:
+                    _, _, nstart, name, nend, first = marker
+                    args = tuple([a[0] for a in operands[first:]])
+                    if len(args) not in functions[name]:
+                        return None
+                    del operands[first:]
+                    node = Call(name, args, span(nstart, end), span(nstart, nend))
+                    operands.append((node, nstart, end))
+                after_num = False
+                k += 1
+                pos = end
+                continue
+            return None  # '=' out of place
+        node, s, e = operands[0]
+        if target is None:
+            bare = True
+            statements.append(node)
+        else:
+            statements.append(Assign(target, span(tstart, tstart + len(target)), node, span(tstart, e)))
+        uses.append(names)
+    if not statements or pos != len(text.rstrip(" \t\r")):
+        return None
+    return Program(tuple(statements), text), uses
 
 
 def _describe(tok: Token | None) -> str:
