@@ -1,4 +1,4 @@
-"""The computation graph: build it from a syntax tree, evaluate it forward.
+"""The computation graph: build it from a parsed program (its flat form), evaluate it forward.
 
 Nodes are kept in creation order, which is already a topological order, and every
 walk over them is a loop (never recursion): a 10 000-operation chain is fine.
@@ -62,133 +62,115 @@ def excerpt(source: str, span: Span, limit: int = EXPR_CHARS) -> str:
     return source[span.start : span.start + head] + "…" + source[span.end - tail : span.end]
 
 
-class _Builder:
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.rows: list[list] = []  # [op, inputs, name, expr, span, value, constant]
-        self.env: dict[str, int] = {}
-        self.var_names: list[str] = []
-        self.var_ids: list[int] = []
+def build(program: syntax.Flat | syntax.Program) -> Graph:
+    """Lower a parsed program to a graph. The parser has already checked names and limits.
 
-    def add(self, op, inputs, span, *, name=None, value=None, expr=None) -> int:
-        rows = self.rows
-        if op == "const":
-            constant = True
-        elif op == "var":
-            constant = False
-        else:
-            constant = True
-            for i in inputs:
-                if not rows[i][6]:
-                    constant = False
-                    break
-        if expr is None:
-            expr = excerpt(self.source, span)
-        rows.append([op, tuple(inputs), name, expr, span, value, constant])
-        return len(rows) - 1
-
-    def leaf(self, n) -> int:
-        cls = n.__class__
-        if cls is syntax.Num:
-            return self.add("const", (), n.span, value=float(n.value))
-        if cls is syntax.Const:
-            return self.add("const", (), n.span, value=CONSTANTS[n.name])
-        # a Name: an assigned intermediate, or an input variable (created on first use)
-        i = self.env.get(n.name)
-        if i is not None:
-            return i
-        i = self.add("var", (), n.span, name=n.name, expr=n.name)
-        self.env[n.name] = i
-        self.var_names.append(n.name)
-        self.var_ids.append(i)
-        return i
-
-    def combine(self, n, args: list[int]) -> int:
-        cls = n.__class__
-        if cls is syntax.Binary:
-            op = BINARY_OPS[n.op]
-            if op == "pow" and self.rows[args[1]][6]:
-                op = "powc"
-            return self.add(op, args, n.span)
-        if cls is syntax.Unary:
-            if n.op == "+":
-                return args[0]
-            return self.add("neg", args, n.span)
-        # a call
-        if n.func == "pow":
-            op = "powc" if self.rows[args[1]][6] else "pow"
-        elif n.func == "log" and len(args) == 2:
-            op = "logb"
-        else:
-            op = FUNCTION_OPS[n.func]
-        return self.add(op, args, n.span)
-
-    def lower(self, expr) -> int:
-        """Post-order walk with an explicit stack (left-deep chains can be 10 000 deep).
-
-        A node waiting for its operands is pushed as a 1-tuple ``(node,)``.
-        """
-        results: list[int] = []
-        push = results.append
-        stack: list = [expr]
-        pop = stack.pop
-        schedule = stack.append
-        Binary, Unary, Call = syntax.Binary, syntax.Unary, syntax.Call
-        while stack:
-            n = pop()
-            cls = n.__class__
-            if cls is tuple:
-                n = n[0]
-                k = 2 if n.__class__ is Binary else 1 if n.__class__ is Unary else len(n.args)
-                args = results[-k:]
-                del results[-k:]
-                push(self.combine(n, args))
-            elif cls is Binary:
-                schedule((n,))
-                schedule(n.right)
-                schedule(n.left)
-            elif cls is Unary:
-                schedule((n,))
-                schedule(n.operand)
-            elif cls is Call:
-                schedule((n,))
-                stack.extend(reversed(n.args))
-            else:
-                push(self.leaf(n))
-        return results[0]
-
-
-def build(program: syntax.Program) -> Graph:
-    """Lower a parsed program to a graph. The parser has already checked names and limits."""
-    b = _Builder(program.source)
+    Reads the flat form (:func:`backprop_cli.parser.parse_flat`); a syntax tree is
+    flattened first. One pass in post-order with a stack of node ids: a name is its node
+    (an assigned intermediate, or an input variable created on first use), a number or
+    constant a new "const" node, an operation a new node over the ids it pops. Unary '+'
+    makes no node; ``x^c`` with a constant exponent is "powc". The root of an assignment
+    takes the assigned name — or, when it already has one (``x = w``, ``x = y``), a copy
+    node ("id") carries the new name.
+    """
+    if program.__class__ is not syntax.Flat:
+        program = syntax.flatten(program)
+    source = program.source
+    limit = EXPR_CHARS
+    span = syntax.make_span
+    binary_ops, function_ops, constants = BINARY_OPS, FUNCTION_OPS, CONSTANTS
+    NUM, CONST, NAME, UNARY, BINARY = syntax.NUM, syntax.CONST, syntax.NAME, syntax.UNARY, syntax.BINARY
+    CALL, ASSIGN = syntax.CALL, syntax.ASSIGN
+    rows: list[list] = []  # [op, inputs, name, expr, span, value, constant]
+    add = rows.append
+    env: dict[str, int] = {}
+    var_names: list[str] = []
+    var_ids: list[int] = []
     assigned: list[str] = []
+    stack: list[int] = []
+    push, pop = stack.append, stack.pop
     out = -1
     out_name = ""
-    for stmt in program.statements:
-        if isinstance(stmt, syntax.Assign):
-            i = b.lower(stmt.expr)
-            row = b.rows[i]
+    for entry in program.entries:
+        tag = entry[0]
+        if tag == NAME:
+            name = entry[1]
+            i = env.get(name)
+            if i is None:
+                i = env[name] = len(rows)
+                add(["var", (), name, name, span(entry[2], entry[3]), None, False])
+                var_names.append(name)
+                var_ids.append(i)
+            push(i)
+            continue
+        if tag <= CALL:  # a new node: a constant or an operation
+            s, e = entry[2], entry[3]
+            if tag == NUM or tag == CONST:
+                value = float(entry[1]) if tag == NUM else constants[entry[1]]
+                push(len(rows))
+                add(["const", (), None, source[s:e] if e - s <= limit else excerpt(source, span(s, e)), span(s, e), value, True])
+                continue
+            if tag == BINARY:
+                right = pop()
+                left = pop()
+                op = binary_ops[entry[1]]
+                constant = rows[left][6] and rows[right][6]
+                if op == "pow" and rows[right][6]:
+                    op = "powc"
+                inputs: tuple[int, ...] = (left, right)
+            elif tag == UNARY:
+                if entry[1] == "+":
+                    continue  # the operand stays
+                inputs = (pop(),)
+                op = "neg"
+                constant = rows[inputs[0]][6]
+            else:  # CALL
+                k = entry[2]
+                s, e = entry[3], entry[4]
+                inputs = tuple(stack[-k:])
+                del stack[-k:]
+                func = entry[1]
+                if func == "pow":
+                    op = "powc" if rows[inputs[1]][6] else "pow"
+                elif func == "log" and k == 2:
+                    op = "logb"
+                else:
+                    op = function_ops[func]
+                constant = True
+                for j in inputs:
+                    if not rows[j][6]:
+                        constant = False
+                        break
+            push(len(rows))
+            sp = span(s, e)
+            add([op, inputs, None, source[s:e] if e - s <= limit else excerpt(source, sp), sp, None, constant])
+            continue
+        if tag == ASSIGN:
+            i = pop()
+            row = rows[i]
+            target = entry[1]
             if row[2] is not None:
                 # already named (an alias like `x = w` or `x = y`): a copy node carries the new name
-                i = b.add("id", (i,), stmt.span, name=stmt.target, expr=row[2])
+                add(["id", (i,), target, row[2], span(entry[4], entry[5]), None, row[6]])
+                i = len(rows) - 1
             else:
-                row[2] = stmt.target
-            b.env[stmt.target] = i
-            assigned.append(stmt.target)
-            out, out_name = i, stmt.target
-        else:
-            out = b.lower(stmt)
-            out_name = b.rows[out][2] or b.rows[out][3]
+                row[2] = target
+            env[target] = i
+            assigned.append(target)
+            out, out_name = i, target
+        else:  # EXPR: the bare last statement
+            out = pop()
+            out_name = rows[out][2] or rows[out][3]
     nodes = tuple(
-        Node(i, op, ins, name, expr, span, value, constant)
-        for i, (op, ins, name, expr, span, value, constant) in enumerate(b.rows)
+        Node(i, op, ins, name, expr, sp, value, constant)
+        for i, (op, ins, name, expr, sp, value, constant) in enumerate(rows)
     )
     names = {n.name: n.id for n in nodes if n.name is not None}
     return Graph(
-        source=program.source,
+        source=source,
         nodes=nodes,
-        variables=tuple(b.var_names),
-        var_ids=tuple(b.var_ids),
+        variables=tuple(var_names),
+        var_ids=tuple(var_ids),
         names=names,
         assigned=tuple(assigned),
         output=out,

@@ -1,5 +1,13 @@
 """Parser: tokens to a :class:`~backprop_cli.syntax.Program`; never evaluates anything.
 
+Two readers of one grammar. :func:`parse` is the careful recursive-descent parser below:
+the reference, and the only place errors are worded. :func:`parse_flat` — what
+``backprop_cli.compile`` uses — first tries :func:`_parse_quick`, a one-loop
+operator-precedence reader that writes the flat form directly and declines (None) at the
+first sign of anything unusual; declined text goes to :func:`parse`. The quick reader
+exists for speed (a 1000-operation program: ~10 ms with the careful parser, ~4 ms
+quick); tests/test_parser_quick.py holds it to the careful one.
+
 Grammar (``sep`` is ``;`` or a newline; the parser always ends by requiring end of input)::
 
     program    := sep* statement (sep+ statement)* sep* EOF
@@ -50,22 +58,34 @@ from . import limits
 from .errors import LimitError, ParseError, Span
 from .lexer import QUICK_KINDS, Token, name_is_plain, prepare_source, quick_tokens, scan
 from .primitives_names import CONSTANTS, FUNCTIONS
+from .syntax import ASSIGN, BINARY, CALL, CONST, EXPR, NAME, NUM, UNARY, Flat, flatten
 from .syntax import Assign, Binary, Call, Const, Expr, Name, Num, Program, Unary
 from .syntax import make_span as _span
 
-__all__ = ["parse"]
+__all__ = ["parse", "parse_flat"]
 
 _ATOM_START = ("num", "name", "(")
 
 
-def parse(text: str) -> Program:
-    """Parse *text* into a Program, or raise ParseError / LimitError with the source and a span."""
+def parse_flat(text: str) -> Flat:
+    """:func:`parse`, in the flat form the graph builder reads (:mod:`backprop_cli.syntax`).
+
+    Ordinary valid programs are read by the quick parser; everything else, every error
+    included, by the careful one (then flattened), so errors are worded in one place.
+    """
     text = prepare_source(text)
     quick = _parse_quick(text)
     if quick is not None:
-        program, uses = quick
-        _check_names(program, uses)
-        return program
+        return Flat(tuple(quick), text)
+    return flatten(parse(text))
+
+
+def parse(text: str) -> Program:
+    """Parse *text* into a Program, or raise ParseError / LimitError with the source and a span.
+
+    The careful recursive-descent parser: the reference for :func:`parse_flat`.
+    """
+    text = prepare_source(text)
     old = sys.getrecursionlimit()
     # Only parentheses and calls recurse (about six frames per level), and depth is
     # bounded by MAX_DEPTH, so a temporary, bounded raise is safe.
@@ -88,27 +108,30 @@ _DIGITS = frozenset("0123456789.")
 _INF = float("inf")
 
 
-def _parse_quick(text: str) -> tuple[Program, list[list[Name]]] | None:
-    """The tree of an ordinary, valid program in one loop, or None: ask :class:`_Parser`.
+def _parse_quick(text: str) -> list[tuple] | None:
+    """The flat form of an ordinary, valid program in one loop, or None: ask :class:`_Parser`.
 
     The careful parser above is the reference and the only one that words errors. This
     one reads :func:`~backprop_cli.lexer.quick_tokens` with an operator-precedence
-    (shunting-yard) loop — no Token objects, no call per grammar level — and returns
-    None at the first thing that is not plainly valid: a character the quick tokens skip
-    (checked at the end: the last token must end where the text does, bar trailing
-    blanks), a name or number :func:`scan` would refuse or check further, ``'='`` out of
-    place, a missing operand or operator, a bad call, a bare expression before the last
-    statement, unbalanced brackets, or a program that could come near a limit. For every
-    text it accepts it builds the same nodes with the same spans as :class:`_Parser`
-    (tests/test_parser_quick.py compares the two), and the same Name lists per statement
-    for :func:`_check_names`.
+    (shunting-yard) loop — no Token objects, no call per grammar level, no tree: each
+    node is written as its flat entry (:mod:`backprop_cli.syntax`) the moment it is
+    complete, which is post-order. It returns None at the first thing that is not plainly
+    valid: a character the quick tokens skip (checked at the end: the last token must end
+    where the text does, bar trailing blanks), a name or number :func:`scan` would refuse
+    or look at further, ``'='`` out of place, a missing operand or operator, a bad call, a
+    bare expression before the last statement, unbalanced brackets, a name used before
+    (or in) its assignment or assigned twice, or a program that could come near a limit.
+    For every text it accepts, the entries are exactly ``flatten`` of the careful
+    parser's tree (tests/test_parser_quick.py compares the two).
 
-    Operators wait on a stack as ``(precedence, op, start)``; an arriving binary operator
-    first reduces every waiting one that binds at least as tightly (for '^', nothing: it
-    is right-associative and binds tightest), so ``-3^2`` is ``-(3^2)`` and ``2^-1`` is
-    ``2^(-1)``. Markers (precedence 0) stand for an open '(' or call. The stack bounds
-    the careful parser's nesting depth from above (every open bracket, waiting sign and
-    waiting '^' is on it), so a stack deeper than ``MAX_DEPTH`` hands over too.
+    Operators wait on a stack as ``(precedence, op, start or implicit)``; an arriving
+    binary operator first reduces every waiting one that binds at least as tightly (for
+    '^', nothing: it is right-associative and binds tightest), so ``-3^2`` is ``-(3^2)``
+    and ``2^-1`` is ``2^(-1)``. Unary signs wait with precedence 3 (between '*' and '^');
+    markers (0) stand for an open '(' or call. The stack bounds the careful parser's
+    nesting depth from above (every open bracket, waiting sign and waiting '^' is on it),
+    so a stack deeper than ``MAX_DEPTH`` hands over too. ``spans`` holds the (start, end)
+    of each finished operand.
     """
     toks = quick_tokens(text)
     ntok = len(toks)
@@ -122,11 +145,14 @@ def _parse_quick(text: str) -> tuple[Program, list[list[Name]]] | None:
     prec_of = _QUICK_PREC
     digits = _DIGITS
     functions, constants = FUNCTIONS, CONSTANTS
-    span = _span
     n = len(text)
     plain: dict[str, bool] = {}
-    statements: list[Assign | Expr] = []
-    uses: list[list[Name]] = []
+    out: list[tuple] = []
+    emit = out.append
+    first: dict[str, int] = {}  # assigned name -> its statement's index
+    uses: list[tuple[int, str]] = []  # (statement index, name) of every name read
+    use = uses.append
+    statement = 0
     bare = False
     k = 0
     pos = 0
@@ -136,13 +162,12 @@ def _parse_quick(text: str) -> tuple[Program, list[list[Name]]] | None:
             k += 1
         if k == ntok:
             break
-        if bare or len(statements) >= max_statements:
+        if bare or statement >= max_statements:
             return None
-        names: list[Name] = []
         target = None
         ws, t = toks[k]
         if k + 1 < ntok and toks[k + 1][1] == "=" and t[0] not in digits and kinds.get(t) is None:
-            if t in functions or t in constants or not name_is_plain(t):
+            if t in functions or t in constants or t in first or not name_is_plain(t):
                 return None
             tstart = pos + len(ws)
             target = t
@@ -150,8 +175,8 @@ def _parse_quick(text: str) -> tuple[Program, list[list[Name]]] | None:
             k += 1
             pos += len(toks[k][0]) + 1
             k += 1
-        operands: list[tuple] = []  # (node, start, end)
-        ops: list[tuple] = []  # (precedence, op, start[, call name, name end, first arg])
+        spans: list[tuple[int, int]] = []  # (start, end) of each finished operand
+        ops: list[tuple] = []  # (precedence, op, start | implicit[, name, name end, nspans])
         expect = True  # an operand comes next
         after_num = False  # the last token read was a number
         while True:
@@ -170,7 +195,7 @@ def _parse_quick(text: str) -> tuple[Program, list[list[Name]]] | None:
                             return None
                         if t == "0" and end < n and text[end] in "xXbBoO":
                             return None
-                        operands.append((Num(value, span(start, end)), start, end))
+                        emit((NUM, value, start, end))
                         after_num = True
                     else:
                         ok = plain.get(t)
@@ -181,7 +206,7 @@ def _parse_quick(text: str) -> tuple[Program, list[list[Name]]] | None:
                         if k + 1 < ntok and toks[k + 1][1] == "(":
                             if t not in functions:
                                 return None
-                            ops.append((0, "call", start, t, end, len(operands)))
+                            ops.append((0, "call", start, t, end, len(spans)))
                             if len(ops) > max_depth:
                                 return None
                             k += 1
@@ -191,12 +216,12 @@ def _parse_quick(text: str) -> tuple[Program, list[list[Name]]] | None:
                         if t in functions:
                             return None
                         if t in constants:
-                            node = Const(t, span(start, end))
+                            emit((CONST, t, start, end))
                         else:
-                            node = Name(t, span(start, end))
-                            names.append(node)
-                        operands.append((node, start, end))
+                            emit((NAME, t, start, end))
+                            use((statement, t))
                         after_num = False
+                    spans.append((start, end))
                     expect = False
                 elif kind == "-" or kind == "+" or kind == "(":
                     ops.append((3, kind, start) if kind != "(" else (0, "(", start))
@@ -219,12 +244,15 @@ def _parse_quick(text: str) -> tuple[Program, list[list[Name]]] | None:
                     while ops and ops[-1][0] >= prec:
                         top = ops.pop()
                         if top[0] == 3:
-                            node, s, e = operands.pop()
-                            operands.append((Unary(top[1], node, span(top[2], e)), top[2], e))
+                            s, e = spans[-1]
+                            s = top[2]
+                            emit((UNARY, top[1], s, e))
+                            spans[-1] = (s, e)
                         else:
-                            right, _, e = operands.pop()
-                            left, s, _ = operands[-1]
-                            operands[-1] = (Binary(top[1], left, right, span(s, e), top[2]), s, e)
+                            e = spans.pop()[1]
+                            s = spans[-1][0]
+                            emit((BINARY, top[1], s, e, top[2]))
+                            spans[-1] = (s, e)
                 ops.append((prec, kind, implicit))
                 if len(ops) > max_depth:
                     return None
@@ -237,12 +265,15 @@ def _parse_quick(text: str) -> tuple[Program, list[list[Name]]] | None:
                 while ops and ops[-1][0]:
                     top = ops.pop()
                     if top[0] == 3:
-                        node, s, e = operands.pop()
-                        operands.append((Unary(top[1], node, span(top[2], e)), top[2], e))
+                        s, e = spans[-1]
+                        s = top[2]
+                        emit((UNARY, top[1], s, e))
+                        spans[-1] = (s, e)
                     else:
-                        right, _, e = operands.pop()
-                        left, s, _ = operands[-1]
-                        operands[-1] = (Binary(top[1], left, right, span(s, e), top[2]), s, e)
+                        e = spans.pop()[1]
+                        s = spans[-1][0]
+                        emit((BINARY, top[1], s, e, top[2]))
+                        spans[-1] = (s, e)
                 if kind == "sep" or kind == "eof":
                     if ops:
                         return None  # a bracket is still open
@@ -259,30 +290,35 @@ def _parse_quick(text: str) -> tuple[Program, list[list[Name]]] | None:
                     continue
                 ops.pop()
                 if marker[1] == "(":
-                    operands[-1] = (operands[-1][0], marker[2], end)
+                    spans[-1] = (marker[2], end)
                 else:
-                    _, _, nstart, name, nend, first = marker
-                    args = tuple([a[0] for a in operands[first:]])
-                    if len(args) not in functions[name]:
+                    _, _, nstart, name, nend, first_arg = marker
+                    nargs = len(spans) - first_arg
+                    if nargs not in functions[name]:
                         return None
-                    del operands[first:]
-                    node = Call(name, args, span(nstart, end), span(nstart, nend))
-                    operands.append((node, nstart, end))
+                    del spans[first_arg:]
+                    emit((CALL, name, nargs, nstart, end, nstart, nend))
+                    spans.append((nstart, end))
                 after_num = False
                 k += 1
                 pos = end
                 continue
             return None  # '=' out of place
-        node, s, e = operands[0]
         if target is None:
             bare = True
-            statements.append(node)
+            emit((EXPR,))
         else:
-            statements.append(Assign(target, span(tstart, tstart + len(target)), node, span(tstart, e)))
-        uses.append(names)
-    if not statements or pos != len(text.rstrip(" \t\r")):
+            first[target] = statement
+            emit((ASSIGN, target, tstart, tstart + len(target), tstart, spans[0][1]))
+        statement += 1
+    if not statement or pos != len(text.rstrip(" \t\r")):
         return None
-    return Program(tuple(statements), text), uses
+    # names: none read before (or in) its own assignment (the careful path words it)
+    for index, name in uses:
+        assigned = first.get(name)
+        if assigned is not None and assigned >= index:
+            return None
+    return out
 
 
 def _describe(tok: Token | None) -> str:

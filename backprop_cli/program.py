@@ -9,6 +9,8 @@
 from __future__ import annotations
 
 import difflib
+import gc
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
@@ -212,7 +214,8 @@ class Program:
             _require_finite(self, t, key)
             return t.value, grads
 
-        f, af, src = build_functions(self.graph, key, diagnose, self.output)
+        with gc_paused():
+            f, af, src = build_functions(self.graph, key, diagnose, self.output)
         self._functions[key] = f
         self._array_functions[key] = af
         self._sources[key] = src
@@ -269,7 +272,28 @@ def _require_finite(program: Program, t: Trace, key) -> None:
             raise _not_finite_partial(program, n)
 
 
-def compile_program(text: str, output: str | None = None) -> Program:
-    from .parser import parse
+@contextmanager
+def gc_paused():
+    """Pause the cyclic garbage collector while a program is compiled.
 
-    return Program(build(parse(text))).with_output(output)
+    Parsing, building and code generation allocate tens of thousands of small objects
+    for a long program and keep nearly all of them, so the collector's passes find no
+    garbage — on the 1000-operation benchmark program they were about 1.5–2.5 ms of
+    ~28 ms. Nothing here makes reference cycles that outlive the call; the collector
+    runs again afterwards (only if it was on: a caller's gc.disable() is respected).
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def compile_program(text: str, output: str | None = None) -> Program:
+    from .parser import parse_flat
+
+    with gc_paused():
+        return Program(build(parse_flat(text))).with_output(output)

@@ -455,13 +455,13 @@ def bench_w3(cfg: Config, rows: list[Row]) -> None:
     n_ops = sum(1 for n in p.nodes if n.op not in ("var", "const", "id"))
     # where the compile time goes: parse, graph, code generation (emit + Python's compile)
     from backprop_cli.graph import build
-    from backprop_cli.parser import parse
+    from backprop_cli.parser import parse_flat
     from backprop_cli.program import Program
 
     parts: dict[str, list[float]] = {"parse": [], "graph": [], "codegen": []}
     for _ in range(cfg.compile_runs):
         t0 = time.perf_counter()
-        tree = parse(g.text)
+        tree = parse_flat(g.text)  # what compile() reads: the quick parser's flat form
         t1 = time.perf_counter()
         graph = build(tree)
         t2 = time.perf_counter()

@@ -1,9 +1,10 @@
 """The quick parser (parser._parse_quick) against the careful one (parser._Parser).
 
 The careful recursive-descent parser is the reference and the only one that words
-errors. The quick one may decline any text (None), but whatever it accepts must be
-exactly the careful parser's tree: same nodes, same spans, same Name lists per
-statement — and it must decline every text the careful parser refuses.
+errors. The quick one writes the flat form (syntax.flatten) directly and may decline any
+text (None), but whatever it accepts must be exactly the flattened careful tree — same
+nodes in the same order, same spans — and it must decline every text the careful
+parser (with its name checks) refuses.
 """
 
 from __future__ import annotations
@@ -12,21 +13,18 @@ import pytest
 from hypothesis import given, note
 from hypothesis import strategies as st
 
-from backprop_cli import limits, parser
+from backprop_cli import limits, parser, syntax
 from backprop_cli.errors import BackpropError
 from backprop_cli.lexer import prepare_source
 
 
 def careful(text: str):
-    """("ok", program, uses) or ("error", message, span) from the careful parser alone."""
-    text = prepare_source(text)
+    """("ok", flat entries) or ("error", message, span) from the careful parser alone."""
     try:
-        p = parser._Parser(text)
-        program = p.program()
-        parser._check_names(program, p.uses)
+        program = parser.parse(text)
     except BackpropError as err:
         return ("error", str(err), getattr(err, "span", None))
-    return ("ok", program, p.uses)
+    return ("ok", syntax.flatten(program).entries)
 
 
 def agree(text: str) -> bool:
@@ -36,9 +34,7 @@ def agree(text: str) -> bool:
     if quick is None:
         return False
     assert want[0] == "ok", (text, want)
-    program, uses = quick
-    assert program == want[1], text
-    assert uses == want[2], text
+    assert tuple(quick) == want[1], text
     return True
 
 
@@ -75,19 +71,27 @@ def test_quick_declines_what_careful_refuses(text):
     assert parser._parse_quick(prepare_source(text)) is None
 
 
-#: syntactically fine, refused by the name checks that run after either parser
+#: syntactically fine, refused by the careful parser's name checks: declined too
 NAME_REFUSED = ["x = y; y = 1", "x = x + 1", "a = 1; a = 2", "y = 2*y"]
 
 
-def test_parse_gives_careful_errors():
-    """parse() through the quick path words errors exactly as the careful parser."""
-    for text in NAME_REFUSED:
-        assert parser._parse_quick(text) is not None
+def test_parse_flat_gives_careful_errors():
+    """parse_flat() words every error exactly as the careful parser."""
     for text in DECLINED + NAME_REFUSED:
+        assert parser._parse_quick(prepare_source(text)) is None, text
         want = careful(text)
+        assert want[0] == "error", text
         with pytest.raises(BackpropError) as info:
-            parser.parse(text)
+            parser.parse_flat(text)
         assert (str(info.value), getattr(info.value, "span", None)) == want[1:], text
+
+
+def test_parse_flat_of_declined_valid_text_is_the_flattened_tree():
+    """Greek names, and nesting past the quick parser's bound, take the careful path."""
+    for text in ["λ = 2; λ*x", "a + b*(c + d*(x))" * 1]:
+        got = parser.parse_flat(text)
+        assert got.entries == syntax.flatten(parser.parse(text)).entries
+        assert got.source == text
 
 
 def test_quick_declines_near_limits(monkeypatch):
