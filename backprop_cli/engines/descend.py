@@ -21,8 +21,9 @@ curvature it cannot use ends with ``nonpositive_curvature``.
 
 Speed: the loop calls the compiled ``Program.function``; rows store raw floats and the
 records are built lazily. For ``sgd`` the whole update loop between checkpoints is
-generated around the compiled body (see :func:`_chunk_function`); the plain loop is the
-reference and tests check that both agree exactly.
+generated around the compiled body (see :func:`_chunk_function`; for polynomial and
+rational losses a pass that starts inside a proven box skips the loss test, see
+:func:`_proof_box`); the plain loop is the reference and tests check that both agree exactly.
 
 No printing here: renderers turn :class:`Descent` into tables and JSON.
 """
@@ -59,6 +60,10 @@ EARLY_CHECKPOINTS = (4, 8, 16, 32, 64, 128, 256, 512)
 CHECK_EVERY = 1024
 #: the generated sgd loop runs at most this many rows past the checkpoints it crosses
 SPAN = 8 * CHECK_EVERY
+#: from this row on the generated sgd loop looks for a box that makes its loss test
+#: provably true (:func:`_proof_box`; shorter runs do not pay for the search)
+BOX_FROM = 128
+NO_BOX = (math.inf, -math.inf)  # a pass never starts inside it: every row is tested
 
 
 def is_checkpoint(k: int) -> bool:
@@ -299,6 +304,7 @@ class _Run:
         self.limits: _Limits | None = None
         self.loss0 = None
         self.curv0 = None
+        self.box: tuple | None = None  # the generated sgd loop's proven box (_proof_box)
 
     def run(self, point: list[float], chunk) -> DescentResult:
         for xs, v in zip(self.points, point):
@@ -326,9 +332,12 @@ class _Run:
         lo = -lim.loss if self.until is None else max(self.until, -lim.loss)
         if chunk.lower_bound >= lo:  # the loss cannot fall below lo: test only < hi
             chunk = chunk.upper_only
+        if self.box is None and k >= BOX_FROM:
+            self.box = chunk.box(tuple(xs[0] for xs in self.points), self.opt.eta, lo, lim.loss)
         extends = [xs.extend for xs in self.points]
         point = [xs[-1] for xs in self.points]
-        k2 = chunk(*point, self.opt.eta, self.tol, lo, lim.loss, k, stop, *extends)
+        box = self.box or NO_BOX * len(point)
+        k2 = chunk(*point, self.opt.eta, self.tol, lo, lim.loss, k, stop, *extends, *box)
         # a non-finite gradient shows up as a non-finite next point: back up one row so the
         # plain loop meets it exactly where it would have
         if k2 > k and not all(math.isfinite(xs[k2]) for xs in self.points):
@@ -536,7 +545,11 @@ def _chunk_function(program: Program, names: Sequence[str], tol: float = 1.0):
     then resumes here.
 
     Variants (cached on the program): with ``tol == 0`` the gradient test |g| < tol can
-    never hold and is left out.
+    never hold and is left out. For a body of +, −, ×, ÷ only, each pass first tests
+    whether its start lies in a box ``(u0, v0, …)`` proven by :func:`_proof_box` (found
+    once per run, from row :data:`BOX_FROM`): then no row of the pass can fail the loss
+    test, and the pass runs without it and without the statements only the loss needs;
+    otherwise (and with :data:`NO_BOX`) the pass is tested row by row as before.
     """
     cache = _CHUNKS.setdefault(program, {})
     key = (tuple(names), tol == 0.0)
@@ -547,7 +560,25 @@ def _chunk_function(program: Program, names: Sequence[str], tol: float = 1.0):
     fn.upper_only = (
         _generate_chunk(program, names, key[1], True) if fn.lower_bound > -math.inf else fn
     )
+    for variant in {fn, fn.upper_only}:
+        variant.box = _box_finder(variant.prove, variant.unroll)
     return fn
+
+
+def _box_finder(prove, rows: int):
+    """``box(center, eta, lo, hi)``: :func:`_proof_box` for one generated loop, remembered
+    per argument tuple (a run from the same start with the same η proves the same box)."""
+    boxes: dict = {}
+
+    def box(center: tuple, eta: float, lo: float, hi: float) -> tuple | None:
+        k = (center, eta, lo, hi)
+        if k not in boxes:
+            if len(boxes) >= 256:
+                boxes.clear()
+            boxes[k] = None if prove is None else _proof_box(prove, rows, center, eta, lo, hi)
+        return boxes[k]
+
+    return box
 
 
 def loss_lower_bound(graph, output: int) -> float:
@@ -597,6 +628,162 @@ def _even(c) -> bool:
     return c.is_integer() and c % 2.0 == 0.0 and c > 0.0
 
 
+class _Unproven(Exception):
+    """An interval end is not finite (or a division by an interval holding 0): no proof."""
+
+
+class _Iv:
+    """Floats lo ≤ hi, both finite, bounding every float evaluation of an expression over
+    a box. The ends are computed with the same IEEE operation (+, −, ×, ÷) the generated
+    code runs: each is correctly rounded, and rounding to nearest is monotone, so the
+    rounded result over the box lies between the rounded results at the corners (exact x·y
+    and x/y, with y of one sign, take their extremes at corners). Finite bounds on every
+    statement also mean no statement of the body makes inf or NaN or raises. Anything else
+    (``**``, ``_exp`` and the other helpers: libm need not be monotone) has no method here
+    and fails, which means "no proof"."""
+
+    __slots__ = ("lo", "hi")
+
+    def __init__(self, lo, hi) -> None:
+        if not (-math.inf < lo <= hi < math.inf):  # also NaN
+            raise _Unproven
+        self.lo, self.hi = lo, hi
+
+    def __add__(self, o):
+        o = _iv(o)
+        return _Iv(self.lo + o.lo, self.hi + o.hi)
+
+    __radd__ = __add__
+
+    def __sub__(self, o):
+        o = _iv(o)
+        return _Iv(self.lo - o.hi, self.hi - o.lo)
+
+    def __rsub__(self, o):
+        return _iv(o) - self
+
+    def __mul__(self, o):
+        o = _iv(o)
+        p = (self.lo * o.lo, self.lo * o.hi, self.hi * o.lo, self.hi * o.hi)
+        return _Iv(min(p), max(p))
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, o):
+        o = _iv(o)
+        if not (o.lo > 0.0 or o.hi < 0.0):
+            raise _Unproven
+        p = (self.lo / o.lo, self.lo / o.hi, self.hi / o.lo, self.hi / o.hi)
+        return _Iv(min(p), max(p))
+
+    def __rtruediv__(self, o):
+        return _iv(o) / self
+
+    def __neg__(self):
+        return _Iv(-self.hi, -self.lo)
+
+    def __pos__(self):
+        return self
+
+
+def _iv(o) -> _Iv:
+    if isinstance(o, _Iv):
+        return o
+    if type(o) is float or type(o) is int:
+        return _Iv(o, o)
+    raise _Unproven
+
+
+def _interval_function(body, n: int):
+    """The emitted body as ``f(a0..) -> (loss, (grads..))`` over :class:`_Iv`, or None
+    when it calls a helper (no builtins: it fails by name) or uses an operation
+    :class:`_Iv` has no method for; such a body never gets a box."""
+    params = ", ".join(f"a{i}" for i in range(n))
+    src = "\n".join(
+        [f"def _ivf({params}):", *[f"    {ln}" for ln in body.lines],
+         f"    return {body.value}, ({', '.join(body.grads)},)"]
+    )  # fmt: skip
+    ns: dict = {"__builtins__": {}}
+    exec(compile(src, "<backprop:interval>", "exec"), ns)  # our own generated code
+    f = ns["_ivf"]
+    try:  # a helper (NameError) or an operation _Iv lacks (TypeError) fails at any point
+        f(*[_Iv(1.0, 1.0)] * n)
+    except (NameError, TypeError):
+        return None
+    except Exception:  # depends on the point (1/(x - 1) at 1): may work elsewhere
+        pass
+    return f
+
+
+def _proof_box(prove, rows: int, center, eta, lo: float, hi: float) -> tuple | None:
+    """Per variable (u, v) such that a pass of ``rows`` rows of the generated loop that
+    starts with every a_i in [u_i, v_i] passes the loss test lo ≤ loss < hi at every row
+    (so that pass needs no loss test), or None.
+
+    The proof, for a box B around ``center`` (radius 2^m · max(1, |c|), the largest m
+    found to work): the interval evaluation gives every float loss over B in [L, H] with
+    lo ≤ L, H < hi (all statements finite), and every gradient g_i in [−M_i, M_i]. Then
+    |fl(η·g_i)| ≤ S_i = fl(|η|·M_i), and a step a ← fl(a − fl(η·g)) from a ≥ d lands at
+    ≥ fl(d − S) (monotone rounding; likewise ≤ fl(e + S) from a ≤ e). Starting in [u, v],
+    row j's point lies in [d_j, e_j] with d_0 = u, d_{j+1} = fl(d_j − S), e likewise
+    upwards, as long as the points so far lie in B; the check below computes d and e for
+    rows − 1 steps and requires them inside B, so all ``rows`` rows are in B."""
+    if any(not math.isfinite(c) for c in center):
+        return None
+
+    def attempt(m: int) -> tuple | None:
+        try:
+            box = []
+            for c in center:
+                r = math.ldexp(max(1.0, abs(c)), m)
+                box.append(_Iv(c - r, c + r))
+            value, grads = prove(*box)
+            value = _iv(value)
+            if not (value.lo >= lo and value.hi < hi):
+                return None
+            out: list[float] = []
+            for c, b, g in zip(center, box, grads):
+                g = _iv(g)
+                step = abs(eta) * max(abs(g.lo), abs(g.hi))
+                u, v = b.lo + rows * step, b.hi - rows * step
+                d, e = u, v
+                for _ in range(rows - 1):
+                    d, e = d - step, e + step
+                if not (b.lo <= d and e <= b.hi and u <= c <= v):
+                    return None
+                out += [u, v]
+            return tuple(out)
+        except (_Unproven, ArithmeticError, TypeError, NameError):
+            return None
+
+    # a box too small is left by the steps, one too large breaks the loss bound: scan
+    # down for the largest radius that works, then refine between the two scanned radii
+    for m in range(56, -24, -8):
+        got = attempt(m)
+        if got is not None:
+            for m2 in range(m + 7, m, -1):
+                better = attempt(m2)
+                if better is not None:
+                    return better
+            return got
+    return None
+
+
+def _live_lines(lines: list[str], reads: list[str]) -> list[str]:
+    """``lines`` without the statements whose name nothing in ``reads`` or a later kept
+    statement reads (``name = expr`` statements of the generated body)."""
+    need: set[str] = set()
+    for t in reads:
+        need.update(re.findall(r"\b[A-Za-z_]\w*\b", t))
+    out: list[str] = []
+    for ln in reversed(lines):
+        name, expr = ln.split(" = ", 1)
+        if name.strip() in need:
+            out.append(ln)
+            need.update(re.findall(r"\b[A-Za-z_]\w*\b", expr))
+    return out[::-1]
+
+
 def _generate_chunk(program: Program, names: Sequence[str], tol_zero: bool, upper_only: bool):
     """The source of :func:`_chunk_function`'s loop; ``upper_only`` tests the loss only
     against hi (for losses that cannot fall below lo)."""
@@ -625,6 +812,7 @@ def _generate_chunk(program: Program, names: Sequence[str], tol_zero: bool, uppe
     update = ", ".join(xs) + " = " + ", ".join(f"a{i} - _eta * {g}" for i, g in enumerate(grads))
 
     # the update is the last statement: a gradient used only there is folded into it
+    raw_update = update
     *lines, update = inline_single_use([*body.lines, update], keep)
     # the loss read only by the bound test is computed inside it (no name to store)
     if value.isidentifier() and lines and lines[-1].startswith(value + " = "):
@@ -634,13 +822,22 @@ def _generate_chunk(program: Program, names: Sequence[str], tol_zero: bool, uppe
             lines.pop()
             checks[-1] = word.sub(lambda m: f"({expr})", checks[-1], count=1)
     unroll = UNROLL if len(lines) <= 16 else 8 if len(lines) <= 64 else 4
+    # rows of a pass that starts inside the proven box (see :func:`_proof_box`): no loss
+    # test, and the statements only the loss read are left out (the box proves every
+    # statement finite and raising nothing, so leaving one out changes no outcome)
+    live = _live_lines(body.lines, [raw_update, *checks[:-1]])
+    *boxed, boxed_update = inline_single_use([*live, raw_update], body.grads if with_tol else [])
 
-    def row(ind: str, fail: list[str]) -> list[str]:
+    def row(ind: str, fail: list[str], tested: bool = True) -> list[str]:
         """One row: evaluate, check (``fail`` on a stop), step."""
-        out = [f"{ind}try:", *[f"{ind}    {ln}" for ln in lines]]
-        for c in checks:
+        if tested:
+            body_lines, row_checks, step = lines, checks, update
+        else:
+            body_lines, row_checks, step = boxed, checks[:-1], boxed_update
+        out = [f"{ind}try:", *[f"{ind}    {ln}" for ln in body_lines]]
+        for c in row_checks:
             out += [f"{ind}    if {c}:", *[f"{ind}        {f}" for f in fail]]
-        out += [f"{ind}    {update}", f"{ind}except Exception:", *[f"{ind}    {f}" for f in fail]]
+        out += [f"{ind}    {step}", f"{ind}except Exception:", *[f"{ind}    {f}" for f in fail]]
         return out
 
     def record(ind: str, j: int) -> list[str]:
@@ -649,16 +846,25 @@ def _generate_chunk(program: Program, names: Sequence[str], tol_zero: bool, uppe
             return []
         return [f"{ind}_ex{i}(({', '.join(f'_r{i}_{m}' for m in range(j))},))" for i in range(n)]
 
+    box = [f"_u{i}, _v{i}" for i in range(n)]
     src = [
-        f"def _chunk({', '.join(xs)}, _eta, _tol, _lo, _hi, _k0, _stop, {', '.join(f'_ex{i}' for i in range(n))}):",
+        f"def _chunk({', '.join(xs)}, _eta, _tol, _lo, _hi, _k0, _stop, {', '.join(f'_ex{i}' for i in range(n))}, {', '.join(box)}):",
         "    _ntol = -_tol",
         "    _k = _k0",
         f"    _end = _stop - {unroll - 1}",
         "    while _k < _end:",
     ]
-    for j in range(unroll):
-        src += row("        ", [*record("", j), f"return _k + {j}" if j else "return _k"])
-        src += [f"        _r{i}_{j} = a{i}" for i in range(n)]
+    prove = _interval_function(body, n)
+    if prove is not None:  # a body a box can be proven for: its passes, untested
+        src.append("        if " + " and ".join(f"_u{i} <= a{i} <= _v{i}" for i in range(n)) + ":")
+    for tested in (False, True) if prove is not None else (True,):
+        ind = "            " if prove is not None else "        "
+        if tested and prove is not None:
+            src.append("        else:")
+        for j in range(unroll):
+            fail = [*record("", j), f"return _k + {j}" if j else "return _k"]
+            src += row(ind, fail, tested)
+            src += [f"{ind}_r{i}_{j} = a{i}" for i in range(n)]
     src += record("        ", unroll)
     src += [f"        _k += {unroll}", "    while _k < _stop:"]
     src += row("        ", ["return _k"])
@@ -669,6 +875,8 @@ def _generate_chunk(program: Program, names: Sequence[str], tol_zero: bool, uppe
     exec(compile(text, "<backprop:descend>", "exec"), ns)  # our own generated code (codegen.py)
     fn = ns["_chunk"]
     fn.source = text
+    fn.unroll = unroll
+    fn.prove = prove
     return fn
 
 
