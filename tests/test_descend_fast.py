@@ -3,14 +3,20 @@ bound; the unrolled passes and their remainder) against the plain reference loop
 
 from __future__ import annotations
 
+import itertools
 import math
+import random
 
 import pytest
 
 import backprop_cli
 from backprop_cli.engines.descend import (
+    BOX_FROM,
     UNROLL,
     _chunk_function,
+    _Iv,
+    _Limits,
+    _Unproven,
     descend,
     loss_lower_bound,
     sgd_fast,
@@ -127,3 +133,106 @@ def test_late_cycle_rows_and_status():
         backprop_cli.compile("abs(x-3)"), {"x": 1000.0}, "sgd", 0.37, tol=0.0, max_iter=50000
     )
     assert (d.status, d.result.iterations, len(d)) == ("oscillating", 3072, 3073)
+
+
+# -- passes inside a proven box: no loss test ---------------------------------------------
+# each case runs past BOX_FROM with a box found at the start; the run leaves the box (or
+# stops inside it) on a different status each time
+BOX_CASES = [
+    ("(x - 1)^2 + 0.001", {"x": 0.0}, 0.01, {"tol": 0.0, "max_iter": 3000}),  # W6
+    ("-x^2", {"x": 1.0}, 0.01, {"tol": 0.0}),  # grows out of the box, then to the bound
+    ("(x - 10)^2", {"x": 0.0}, 0.001, {"tol": 0.0, "until_loss": 1.0}),  # until, past the box
+    ("1/x + x", {"x": 5.0}, 0.01, {"tol": 0.0, "max_iter": 3000}),  # a pole outside the box
+    ("(x - 1)^2 + 2*(y + 2)^2", {"x": 0.0, "y": 0.0}, 0.01, {"tol": 1e-9}),  # gradient test
+    ("(x*y - 1)^2 + x*x", {"x": 0.5, "y": 0.5}, 0.001, {"tol": 1e-9, "max_iter": 4000}),
+    ("x - y", {"x": 0.0, "y": 0.0}, 0.01, {"tol": 0.0, "until_loss": -100.0}),  # linear
+]
+
+
+def _box_of(expr, start, eta, kw):
+    """The box the run proves, with the loop's lo and hi and the variant it runs."""
+    p = backprop_cli.compile(expr)
+    names = tuple(p.variables)
+    fn = _chunk_function(p, names, kw.get("tol", 1e-5))
+    x0 = [float(start[v]) for v in names]
+    lim = _Limits(x0, p.function(names)(*x0)[0])
+    until = kw.get("until_loss")
+    lo = -lim.loss if until is None else max(until, -lim.loss)
+    chunk = fn.upper_only if fn.lower_bound >= lo else fn
+    return p, names, chunk, chunk.box(tuple(x0), eta, lo, lim.loss), lo, lim.loss
+
+
+@pytest.mark.parametrize("expr,start,eta,kw", BOX_CASES)
+def test_boxed_passes_agree_with_reference(expr, start, eta, kw):
+    p, names, chunk, box, _, _ = _box_of(expr, start, eta, kw)
+    assert "_u0 <= a0 <= _v0" in chunk.source and box is not None
+    fast = descend(p, start, "sgd", eta, **kw)
+    ref = descend(p, start, "sgd", eta, fast=False, **kw)
+    assert fast.stored is None
+    assert fast.result == ref.result
+    assert fast.points == ref.points
+    assert fast.records() == ref.records()
+    # the shortcut really ran: the row where the box is first looked for lies inside it
+    assert fast.result.iterations > BOX_FROM
+    assert all(box[2 * i] <= xs[BOX_FROM] <= box[2 * i + 1] for i, xs in enumerate(fast.points))
+
+
+@pytest.mark.parametrize("expr,start,eta,kw", BOX_CASES)
+def test_a_pass_from_the_box_edges_passes_every_loss_test(expr, start, eta, kw):
+    # the claim the loop relies on, at its worst: a pass starting at any corner of [u, v]
+    p, names, chunk, box, lo, hi = _box_of(expr, start, eta, kw)
+    f = p.function(names)
+    for corner in itertools.product(*[box[2 * i : 2 * i + 2] for i in range(len(names))]):
+        x = list(corner)
+        for _ in range(chunk.unroll):
+            loss, g = f(*x)
+            assert lo <= loss < hi, (corner, x, loss)
+            x = [xi - eta * gi for xi, gi in zip(x, g)]
+
+
+def test_box_respects_until_loss_and_poles():
+    # loss < 1 for x > 9: the box must stop short of it; 1/x: short of 0
+    *_, box, _, _ = _box_of("(x - 10)^2", {"x": 0.0}, 0.001, {"tol": 0.0, "until_loss": 1.0})
+    assert box[1] < 9.0
+    *_, box, _, _ = _box_of("1/x + x", {"x": 5.0}, 0.01, {"tol": 0.0})
+    assert 0.0 < box[0] < 5.0 < box[1]
+    # steps too long for a pass to stay in any box (η·16 > 1 on a parabola): none
+    assert _box_of("x^2 + 1", {"x": 1.0}, 0.5, {"tol": 0.0})[3] is None
+
+
+@pytest.mark.parametrize("expr", ["x^3 + 1", "exp(x) + x^2", "sin(x)*y + y^2", "x^2.5"])
+def test_no_box_for_helpers_or_powers(expr):
+    # libm and ** need not be monotone in the last ulp: no proof, no second pass
+    p = backprop_cli.compile(expr)
+    fn = _chunk_function(p, tuple(p.variables), 0.0)
+    assert fn.prove is None and "_u0 <=" not in fn.source
+    assert fn.box(tuple(1.0 for _ in p.variables), 0.01, -1e12, 1e12) is None
+
+
+@pytest.mark.parametrize(
+    "expr",
+    ["(x - 1)^2 + 0.001", "(x*y - 1)^2 + x*x", "x/(1 + y*y) - (x - y)*(x + 2*y)/3", "1/x - y/x"],
+)
+def test_intervals_hold_every_float_evaluation(expr):
+    # test the tester: random boxes (some across 0), their corners and random points in
+    # them; every loss and partial the compiled function gives lies inside the intervals
+    p = backprop_cli.compile(expr)
+    names = tuple(p.variables)
+    f = p.function(names)
+    prove = _chunk_function(p, names, 0.0).prove
+    rng = random.Random(6)
+    checked = 0
+    for _ in range(300):
+        ends = [sorted((rng.uniform(-3, 3), rng.uniform(-3, 3))) for _ in names]
+        try:
+            value, grads = prove(*[_Iv(a, b) for a, b in ends])
+        except _Unproven:  # a division by an interval holding 0
+            continue
+        points = [list(c) for c in itertools.product(*ends)]
+        points += [[rng.uniform(a, b) for a, b in ends] for _ in range(20)]
+        for x in points:
+            loss, g = f(*x)
+            assert value.lo <= loss <= value.hi
+            assert all(gi.lo <= gv <= gi.hi for gi, gv in zip(grads, g))
+            checked += 1
+    assert checked > 1000

@@ -638,7 +638,9 @@ class _Iv:
     code runs: each is correctly rounded, and rounding to nearest is monotone, so the
     rounded result over the box lies between the rounded results at the corners (exact x·y
     and x/y, with y of one sign, take their extremes at corners). Finite bounds on every
-    statement also mean no statement of the body makes inf or NaN or raises. Anything else
+    statement also mean no statement of the body makes inf or NaN or raises. The same
+    object times itself is a square (the body multiplies one float by itself, and fl(x·x)
+    grows with |x|: an object is shared only where the body shares the float). Anything else
     (``**``, ``_exp`` and the other helpers: libm need not be monotone) has no method here
     and fails, which means "no proof"."""
 
@@ -663,6 +665,10 @@ class _Iv:
         return _iv(o) - self
 
     def __mul__(self, o):
+        if o is self:  # one name times itself (v2 * v2): the same float squared, ≥ 0
+            a, b = abs(self.lo), abs(self.hi)
+            low = 0.0 if self.lo <= 0.0 <= self.hi else min(a, b)
+            return _Iv(low * low, max(a, b) * max(a, b))
         o = _iv(o)
         p = (self.lo * o.lo, self.lo * o.hi, self.hi * o.lo, self.hi * o.hi)
         return _Iv(min(p), max(p))
@@ -756,17 +762,42 @@ def _proof_box(prove, rows: int, center, eta, lo: float, hi: float) -> tuple | N
         except (_Unproven, ArithmeticError, TypeError, NameError):
             return None
 
-    # a box too small is left by the steps, one too large breaks the loss bound: scan
-    # down for the largest radius that works, then refine between the two scanned radii
-    for m in range(56, -24, -8):
-        got = attempt(m)
-        if got is not None:
-            for m2 in range(m + 7, m, -1):
-                better = attempt(m2)
-                if better is not None:
-                    return better
-            return got
-    return None
+    # a box too small is left by the steps, one too large breaks the loss bound (or holds
+    # a pole): start from the radius that holds a pass of the steps taken at the center,
+    # gallop up while the box works, then bisect to the largest m that works
+    try:
+        _, grads = prove(*[_Iv(c, c) for c in center])
+        need = [2.0 * rows * abs(eta) * abs(_iv(g).lo) / max(1.0, abs(c))
+                for c, g in zip(center, grads)]  # fmt: skip
+    except (_Unproven, ArithmeticError, TypeError, NameError):
+        return None
+    if not all(math.isfinite(x) for x in need):
+        return None
+    m = max(-40, max((math.frexp(x)[1] for x in need if x > 0.0), default=-40))
+    tried: dict[int, tuple | None] = {}
+
+    def works(m: int) -> tuple | None:
+        if m not in tried:
+            tried[m] = attempt(m) if m <= 60 else None
+        return tried[m]
+
+    for _ in range(5):  # the gradient grows away from the center: a few radii more
+        if works(m) is not None:
+            break
+        m += 1
+    else:
+        return None
+    step = 1
+    while works(m + step) is not None:
+        m, step = m + step, 2 * step
+    top = m + step  # the first m above that failed
+    while top - m > 1:
+        mid = (m + top) // 2
+        if works(mid) is not None:
+            m = mid
+        else:
+            top = mid
+    return works(m)
 
 
 def _live_lines(lines: list[str], reads: list[str]) -> list[str]:
