@@ -89,12 +89,13 @@ def test_w6_numbers():
 
 def test_tol_zero_variant_has_no_gradient_test():
     p = backprop_cli.compile("(x - 1)^2 + 0.001")
-    src0 = _chunk_function(p, ("x",), 0.0).source
-    src1 = _chunk_function(p, ("x",), 1e-5).source
+    src0 = _chunk_function(p, ("x",), 0.0).two_sided.source
+    src1 = _chunk_function(p, ("x",), 1e-5).two_sided.source
     assert "_ntol <" not in src0 and "_ntol <" in src1
     # one extend per pass, plus one per early exit (a check or an exception) and the
-    # remainder; a pass inside the proven box has no loss test, so only the exception exit
-    assert src0.count("_ex0((") == 1 + 2 * (UNROLL - 1) + (UNROLL - 1) + 1
+    # remainder; a pass inside the proven box has no loss test and cannot raise: no exit
+    assert src0.count("_ex0((") == 1 + 2 * (UNROLL - 1) + 1
+    assert src1.count("_ex0((") == 1 + 3 * (UNROLL - 1) + (UNROLL - 1) + 1
 
 
 @pytest.mark.parametrize(
@@ -123,9 +124,10 @@ def test_upper_only_variant_when_the_loss_is_bounded_below():
     assert fn.lower_bound == 0.001
     # the loss is computed inside its one test, compared with hi only
     assert "if not (((v2 * v2) + 0.001) < _hi):" in fn.upper_only.source
-    assert "_lo <=" in fn.source and "_lo" not in fn.upper_only.source.split("\n", 1)[1]
-    q = backprop_cli.compile("x*y")
-    assert _chunk_function(q, ("x", "y"), 0.0).upper_only is _chunk_function(q, ("x", "y"), 0.0)
+    assert "_lo <=" in fn.two_sided.source
+    assert "_lo" not in fn.upper_only.source.split("\n", 1)[1]
+    q = _chunk_function(backprop_cli.compile("x*y"), ("x", "y"), 0.0)
+    assert q.upper_only is q.two_sided
 
 
 def test_late_cycle_rows_and_status():
@@ -158,7 +160,7 @@ def _box_of(expr, start, eta, kw):
     lim = _Limits(x0, p.function(names)(*x0)[0])
     until = kw.get("until_loss")
     lo = -lim.loss if until is None else max(until, -lim.loss)
-    chunk = fn.upper_only if fn.lower_bound >= lo else fn
+    chunk = fn.upper_only if fn.lower_bound >= lo else fn.two_sided
     return p, names, chunk, chunk.box(tuple(x0), eta, lo, lim.loss), lo, lim.loss
 
 
@@ -205,8 +207,8 @@ def test_no_box_for_helpers_or_powers(expr):
     # libm and ** need not be monotone in the last ulp: no proof, no second pass
     p = backprop_cli.compile(expr)
     fn = _chunk_function(p, tuple(p.variables), 0.0)
-    assert fn.prove is None and "_u0 <=" not in fn.source
-    assert fn.box(tuple(1.0 for _ in p.variables), 0.01, -1e12, 1e12) is None
+    assert fn.prove is None and "_u0 <=" not in fn.two_sided.source
+    assert fn.two_sided.box(tuple(1.0 for _ in p.variables), 0.01, -1e12, 1e12) is None
 
 
 @pytest.mark.parametrize(

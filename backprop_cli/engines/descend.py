@@ -305,6 +305,7 @@ class _Run:
         self.loss0 = None
         self.curv0 = None
         self.box: tuple | None = None  # the generated sgd loop's proven box (_proof_box)
+        # (None: not looked for yet; (): none found)
 
     def run(self, point: list[float], chunk) -> DescentResult:
         for xs, v in zip(self.points, point):
@@ -326,14 +327,15 @@ class _Run:
                 return outcome
             k += 1
 
-    def _advance(self, chunk, k: int, stop: int) -> int:
+    def _advance(self, loops: _Loops, k: int, stop: int) -> int:
         """Run rows k … stop−1 in the generated loop; the row to resume at (plain loop)."""
         lim = self.limits
         lo = -lim.loss if self.until is None else max(self.until, -lim.loss)
-        if chunk.lower_bound >= lo:  # the loss cannot fall below lo: test only < hi
-            chunk = chunk.upper_only
+        # the loss cannot fall below lo: test only < hi
+        chunk = loops.upper_only if loops.lower_bound >= lo else loops.two_sided
         if self.box is None and k >= BOX_FROM:
-            self.box = chunk.box(tuple(xs[0] for xs in self.points), self.opt.eta, lo, lim.loss)
+            start = tuple(xs[0] for xs in self.points)
+            self.box = chunk.box(start, self.opt.eta, lo, lim.loss) or ()
         extends = [xs.extend for xs in self.points]
         point = [xs[-1] for xs in self.points]
         box = self.box or NO_BOX * len(point)
@@ -533,8 +535,9 @@ _CHUNKS: weakref.WeakKeyDictionary[Program, dict] = weakref.WeakKeyDictionary()
 UNROLL = 16
 
 
-def _chunk_function(program: Program, names: Sequence[str], tol: float = 1.0):
-    """Generated ``_chunk(a0.., eta, tol, lo, hi, k0, stop, extend0..) -> k``.
+def _chunk_function(program: Program, names: Sequence[str], tol: float = 1.0) -> _Loops:
+    """The generated sgd loops of a program (cached on it), each
+    ``_chunk(a0.., eta, tol, lo, hi, k0, stop, extend0.., u0, v0, ..) -> k``.
 
     Runs rows k0 … stop−1 of plain descent with checks 1–3 of the module docstring (the
     compiled body inlined, single-use temporaries folded into their consumers, one step
@@ -544,8 +547,8 @@ def _chunk_function(program: Program, names: Sequence[str], tol: float = 1.0):
     explained by the interpreter). The plain loop evaluates and checks that row exactly,
     then resumes here.
 
-    Variants (cached on the program): with ``tol == 0`` the gradient test |g| < tol can
-    never hold and is left out. For a body of +, −, ×, ÷ only, each pass first tests
+    Variants: with ``tol == 0`` the gradient test |g| < tol can never hold and is left
+    out; ``upper_only`` (for a loss bounded below by lo) tests only loss < hi. For a body of +, −, ×, ÷ only, each pass first tests
     whether its start lies in a box ``(u0, v0, …)`` proven by :func:`_proof_box` (found
     once per run, from row :data:`BOX_FROM`): then no row of the pass can fail the loss
     test, and the pass runs without it and without the statements only the loss needs;
@@ -553,16 +556,43 @@ def _chunk_function(program: Program, names: Sequence[str], tol: float = 1.0):
     """
     cache = _CHUNKS.setdefault(program, {})
     key = (tuple(names), tol == 0.0)
-    if key in cache:
-        return cache[key]
-    fn = cache[key] = _generate_chunk(program, names, key[1], False)
-    fn.lower_bound = loss_lower_bound(program.graph, program.output)
-    fn.upper_only = (
-        _generate_chunk(program, names, key[1], True) if fn.lower_bound > -math.inf else fn
-    )
-    for variant in {fn, fn.upper_only}:
-        variant.box = _box_finder(variant.prove, variant.unroll)
-    return fn
+    if key not in cache:
+        from ..codegen import emit
+
+        body = emit(program.graph, names, program.output, indent="")
+        cache[key] = _Loops(
+            body, len(names), key[1], loss_lower_bound(program.graph, program.output)
+        )
+    return cache[key]
+
+
+class _Loops:
+    """One body's generated loops, each compiled on first use (a run needs one of the two:
+    CPython compiles ~1.8 ms for a small body). Holds no reference to the program (the
+    cache is keyed weakly by it)."""
+
+    def __init__(self, body, n: int, tol_zero: bool, lower_bound: float) -> None:
+        self.body, self.n, self.tol_zero, self.lower_bound = body, n, tol_zero, lower_bound
+        self.prove = _interval_function(body, n)
+        self._built: dict[bool, Callable] = {}
+
+    def _get(self, upper_only: bool):
+        if upper_only not in self._built:
+            fn = _generate_chunk(self.body, self.n, self.tol_zero, upper_only, self.prove)
+            fn.box = _box_finder(self.prove if fn.boxed else None, fn.unroll)
+            self._built[upper_only] = fn
+        return self._built[upper_only]
+
+    @property
+    def two_sided(self):
+        """The loop testing lo ≤ loss < hi."""
+        return self._get(False)
+
+    @property
+    def upper_only(self):
+        """The loop testing only loss < hi (the two-sided one when the loss has no known
+        lower bound)."""
+        return self._get(self.lower_bound > -math.inf)
 
 
 def _box_finder(prove, rows: int):
@@ -815,13 +845,12 @@ def _live_lines(lines: list[str], reads: list[str]) -> list[str]:
     return out[::-1]
 
 
-def _generate_chunk(program: Program, names: Sequence[str], tol_zero: bool, upper_only: bool):
-    """The source of :func:`_chunk_function`'s loop; ``upper_only`` tests the loss only
-    against hi (for losses that cannot fall below lo)."""
-    from ..codegen import emit, inline_single_use, scalar_helpers
+def _generate_chunk(body, n: int, tol_zero: bool, upper_only: bool, prove):
+    """One of :func:`_chunk_function`'s loops for the emitted ``body``; ``upper_only``
+    tests the loss only against hi (for losses that cannot fall below lo); with ``prove``
+    (:func:`_interval_function`) each pass may run untested inside a proven box."""
+    from ..codegen import inline_single_use, scalar_helpers
 
-    body = emit(program.graph, names, program.output, indent="")
-    n = len(names)
     xs = [f"a{i}" for i in range(n)]
     with_tol = not tol_zero
     keep = [body.value, *body.guards] + (body.grads if with_tol else [])
@@ -854,17 +883,20 @@ def _generate_chunk(program: Program, names: Sequence[str], tol_zero: bool, uppe
             checks[-1] = word.sub(lambda m: f"({expr})", checks[-1], count=1)
     unroll = UNROLL if len(lines) <= 16 else 8 if len(lines) <= 64 else 4
     # rows of a pass that starts inside the proven box (see :func:`_proof_box`): no loss
-    # test, and the statements only the loss read are left out (the box proves every
-    # statement finite and raising nothing, so leaving one out changes no outcome)
+    # test, and the statements only the loss read are left out. No try either: the body
+    # is +, −, ×, ÷ of floats, which raise nothing but ZeroDivisionError, and the box
+    # proves every divisor nonzero (and every statement finite), so no row raises
     live = _live_lines(body.lines, [raw_update, *checks[:-1]])
     *boxed, boxed_update = inline_single_use([*live, raw_update], body.grads if with_tol else [])
 
     def row(ind: str, fail: list[str], tested: bool = True) -> list[str]:
         """One row: evaluate, check (``fail`` on a stop), step."""
-        if tested:
-            body_lines, row_checks, step = lines, checks, update
-        else:
-            body_lines, row_checks, step = boxed, checks[:-1], boxed_update
+        if not tested:
+            out = [f"{ind}{ln}" for ln in boxed]
+            for c in checks[:-1]:
+                out += [f"{ind}if {c}:", *[f"{ind}    {f}" for f in fail]]
+            return [*out, f"{ind}{boxed_update}"]
+        body_lines, row_checks, step = lines, checks, update
         out = [f"{ind}try:", *[f"{ind}    {ln}" for ln in body_lines]]
         for c in row_checks:
             out += [f"{ind}    if {c}:", *[f"{ind}        {f}" for f in fail]]
@@ -885,12 +917,15 @@ def _generate_chunk(program: Program, names: Sequence[str], tol_zero: bool, uppe
         f"    _end = _stop - {unroll - 1}",
         "    while _k < _end:",
     ]
-    prove = _interval_function(body, n)
-    if prove is not None:  # a body a box can be proven for: its passes, untested
+    # a body a box can be proven for: its passes untested inside the box (not for long
+    # bodies: there the loss test is a small part of a row, and compiling the second pass
+    # would cost more than it saves)
+    boxed_pass = prove is not None and len(lines) <= 64
+    if boxed_pass:
         src.append("        if " + " and ".join(f"_u{i} <= a{i} <= _v{i}" for i in range(n)) + ":")
-    for tested in (False, True) if prove is not None else (True,):
-        ind = "            " if prove is not None else "        "
-        if tested and prove is not None:
+    for tested in (False, True) if boxed_pass else (True,):
+        ind = "            " if boxed_pass else "        "
+        if tested and boxed_pass:
             src.append("        else:")
         for j in range(unroll):
             fail = [*record("", j), f"return _k + {j}" if j else "return _k"]
@@ -907,7 +942,7 @@ def _generate_chunk(program: Program, names: Sequence[str], tol_zero: bool, uppe
     fn = ns["_chunk"]
     fn.source = text
     fn.unroll = unroll
-    fn.prove = prove
+    fn.boxed = boxed_pass
     return fn
 
 
