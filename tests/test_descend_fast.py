@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import math
 import random
+import types
 
 import pytest
 
@@ -14,6 +15,7 @@ from backprop_cli.engines.descend import (
     BOX_FROM,
     UNROLL,
     _chunk_function,
+    _interval_function,
     _Iv,
     _Limits,
     _Unproven,
@@ -238,3 +240,20 @@ def test_intervals_hold_every_float_evaluation(expr):
             assert all(gi.lo <= gv <= gi.hi for gi, gv in zip(grads, g))
             checked += 1
     assert checked > 1000
+
+
+@pytest.mark.parametrize(
+    "lines,proven",
+    [
+        (["v1 = a0 * a0", "g0 = 2.0 * a0"], True),
+        (["v1 = a0 - 1.0 / a0", "g0 = 1.0 + 1.0 / (a0 * a0)"], True),
+        (["v1 = a0 ** 2.0", "g0 = 2.0 * a0"], False),  # ** : libm pow
+        (["v1 = _exp(a0)", "g0 = v1"], False),  # a helper
+        (["v1 = a0 if a0 == 0.0 else a0 * a0", "g0 = 2.0 * a0"], False),  # a branch
+        (["v1 = a0 * a0 if a0 < 1.0 else a0", "g0 = 2.0 * a0"], False),
+    ],
+)
+def test_interval_function_only_for_plain_arithmetic(lines, proven):
+    # a comparison over a box has no single answer: it must fail, never pick a branch
+    body = types.SimpleNamespace(lines=lines, value="v1", grads=["g0"])
+    assert (_interval_function(body, 1) is not None) is proven

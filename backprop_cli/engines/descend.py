@@ -548,11 +548,12 @@ def _chunk_function(program: Program, names: Sequence[str], tol: float = 1.0) ->
     then resumes here.
 
     Variants: with ``tol == 0`` the gradient test |g| < tol can never hold and is left
-    out; ``upper_only`` (for a loss bounded below by lo) tests only loss < hi. For a body of +, −, ×, ÷ only, each pass first tests
-    whether its start lies in a box ``(u0, v0, …)`` proven by :func:`_proof_box` (found
-    once per run, from row :data:`BOX_FROM`): then no row of the pass can fail the loss
-    test, and the pass runs without it and without the statements only the loss needs;
-    otherwise (and with :data:`NO_BOX`) the pass is tested row by row as before.
+    out; ``upper_only`` (for a loss bounded below by lo) tests only loss < hi. For a body
+    of +, −, ×, ÷ only, each pass first tests whether its start lies in a box
+    ``(u0, v0, …)`` proven by :func:`_proof_box` (found once per run, from row
+    :data:`BOX_FROM`): then no row of the pass can fail the loss test, and the pass runs
+    without it and without the statements only the loss needs; otherwise (and with
+    :data:`NO_BOX`) the pass is tested row by row as before.
     """
     cache = _CHUNKS.setdefault(program, {})
     key = (tuple(names), tol == 0.0)
@@ -720,6 +721,13 @@ class _Iv:
 
     def __pos__(self):
         return self
+
+    def _no_branch(self, *_):
+        """A comparison or truth test has no single answer over a box: no proof."""
+        raise TypeError("an interval has no truth value")
+
+    __bool__ = __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = _no_branch
+    __hash__ = None  # type: ignore[assignment]
 
 
 def _iv(o) -> _Iv:
