@@ -141,6 +141,51 @@ def _prec_of(s: str, prec: dict[str, int]) -> int:
     return 0
 
 
+_NEEDS: dict[str, tuple[int, ...]] = {}
+
+
+def _placeholder_needs(t: str) -> tuple[int, ...]:
+    """For placeholders {0}, {1} of a ``code`` template: the lowest precedence at which an
+    operand written there needs no parentheses.
+
+    Read off the template's own Python syntax tree, so leaving parentheses out never
+    changes the tree CPython compiles (the same operations in the same order): a left
+    operand of + or − needs a sum, a right one a product (``a - (b - c)`` keeps its
+    parentheses); a left operand of × or ÷ a product, a right one a unary minus; the
+    operand of unary minus a unary minus; a call argument anything; anything else (``**``,
+    a placeholder used twice) an atom. tests/test_codegen_parens.py checks every template.
+    """
+    got = _NEEDS.get(t)
+    if got is not None:
+        return got
+    import ast
+
+    tree = ast.parse(t.replace("{out}", "_out").replace("{0}", "_p0").replace("{1}", "_p1"), mode="eval")
+    needs = [P_ATOM, P_ATOM]
+    seen = [0, 0]
+    for node in ast.walk(tree):
+        kids: list[tuple[ast.AST, int]] = []
+        if isinstance(node, ast.BinOp):
+            if isinstance(node.op, ast.Add | ast.Sub):
+                kids = [(node.left, P_SUM), (node.right, P_MUL)]
+            elif isinstance(node.op, ast.Mult | ast.Div):
+                kids = [(node.left, P_MUL), (node.right, P_NEG)]
+        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            kids = [(node.operand, P_NEG)]
+        elif isinstance(node, ast.Call):
+            kids = [(a, 0) for a in node.args]
+        elif isinstance(node, ast.Expression):
+            kids = [(node.body, 0)]
+        for kid, need in kids:
+            if isinstance(kid, ast.Name) and kid.id in ("_p0", "_p1"):
+                m = int(kid.id[2])
+                seen[m] += 1
+                needs[m] = need
+    got = tuple(n if c == 1 else P_ATOM for n, c in zip(needs, seen))
+    _NEEDS[t] = got
+    return got
+
+
 _INFO: dict[tuple, tuple] = {}
 
 
@@ -153,7 +198,7 @@ def _info(tpl: tuple[str, tuple[str, ...]]) -> tuple:
         dref = tuple(any("{%d}" % m in dk for dk in dcode) for m in range(2))
         outref = any("{out}" in dk for dk in dcode)
         dprecs = tuple(_template_prec(dk) if "{" in dk else None for dk in dcode)
-        got = _INFO[tpl] = (counts, dref, outref, _template_prec(code), dprecs)
+        got = _INFO[tpl] = (counts, dref, outref, _template_prec(code), dprecs, _placeholder_needs(code))
     return got
 
 
@@ -222,7 +267,7 @@ def emit(
                 continue
             if op == "var" or op == "const":
                 continue
-            counts, dref, outref, _, _ = infos[i]
+            counts, dref, outref, _, _, _ = infos[i]
             if outref or node.constant:
                 blocked[i] = True
             sat = saturating.get(op)
@@ -268,17 +313,20 @@ def emit(
         else:
             d = 0
             operands = []
+            needs = infos[i][5]  # parenthesise an operand only where its reader needs it
+            m = 0
             for j in inputs:
                 r = ref[j]
                 fd = fdepth.get(r)
                 if fd is not None:
                     if fd > d:
                         d = fd
-                    if prec[r] < P_ATOM:
+                    if prec[r] < needs[m]:
                         r = f"({r})"
-                elif r[0] == "-":  # a negative literal
+                elif r[0] == "-" and needs[m] > P_NEG:  # a negative literal
                     r = f"({r})"
                 operands.append(r)
+                m += 1
             expr = code.format(*operands, out=v)
             if foldable[i] and d < MAX_INLINE:
                 ref[i] = expr
