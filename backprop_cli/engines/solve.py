@@ -538,9 +538,35 @@ def make_run(program, start, target, vary, split, gradient, tol, max_iter, rows,
 # * diverged (error):   |error| > 1e12·max(1, |first error|) — tested exactly;
 # * diverged (growth):  needs 10 strict increases, so row ≥ 10 and |error| > previous |error|;
 # * diverged (runaway): the largest varied |value| > 1e12·start scale — any varied |v| over it;
-# * oscillating:        needs the point at row it to match the one L rows back (2 ≤ L ≤ 8)
-#   and the row before to match as well, so row ≥ 3; a match needs
+# * oscillating:        needs the point at row r to match the one L rows back and the row
+#   before to match its own L-back point, so 2 ≤ L ≤ min(8, r − 1) and r ≥ 3; a match needs
 #   max|cur − P| ≤ 1e-3·max|cur − prev|, hence |cur₀ − P₀| ≤ 1e-3·Σ|cur − prev|.
+#   One varied variable: if x₁, …, x_r (rows 1 … r) are monotone (weakly, as floats), no
+#   L-back point matches at row r: for x_{r−L} ≤ x_{r−1} ≤ x_r the exact differences obey
+#   x_r − x_{r−L} ≥ x_r − x_{r−1} ≥ 0 and rounding to nearest is monotone, so
+#   fl(|x_r − x_{r−L}|) ≥ fl(|x_r − x_{r−1}|) = excursion, which is > 0 (a match needs the
+#   point to have moved) and so > 1e-3·excursion. The unrolled rows test that chain first
+#   (a few float comparisons) and only when it fails the |cur₀ − P₀| condition above.
+#
+# Finiteness, deferred to the converged exit (unrolled rows only). The reference stops on
+# a non-finite output, error, partial (of any variable: its evaluation requires them all
+# finite), guard or step; the generated rows add each row's partials and guards to one
+# running sum ``_c`` (row 0 also its error) and test ``_c`` and the varied variables once,
+# at the exit that returns a converged run (and once before the ``while`` loop, whose rows
+# test at once). This is exact:
+# * a float sum is non-finite as soon as one term is (inf + finite = inf, inf − inf = NaN,
+#   NaN absorbs), so a finite ``_c`` at the exit proves every term of every row finite (a
+#   sum of finite terms that overflows is only a false alarm: the reference runs);
+# * a non-finite step leaves a non-finite variable (x − ±inf = ∓inf, x − NaN = NaN) and a
+#   non-finite variable stays non-finite whatever is subtracted from it (inf − s is ±inf or
+#   NaN), so finite variables at the exit prove every step finite;
+# * rows 1 … see their error only through the tests ``_e < tol``, ``_e > −tol`` and the
+#   error bound: an error of NaN passes none of the exit tests, ±inf fails the bound unless
+#   the bound is inf itself, and in every such case the step makes the variable non-finite
+#   (or raises) — caught as above;
+# * an unrecorded non-finite value can only cost time, never an answer: the row's other
+#   tests are comparisons (False for NaN), every exception returns None, and the unrolled
+#   rows are at most 9.
 
 
 _NAME = re.compile(r"\b[avg][0-9]+\b")
@@ -565,18 +591,19 @@ def _split_invariant(lines: list[str], varied: set[str]) -> tuple[list[str], lis
 def _solve_function(
     program: Program, vary: tuple[str, ...], split: str, gradient: str, peel: int | None = None
 ):
-    """Generated ``_solve(start, target, tol, max_iter)`` -> ``(updates, last point, output,
-    error, start point)`` of a converged run, or None (the caller then runs the reference).
+    """Generated ``_solve(start, target, tol, max_iter)`` -> the raw tuple of a converged run
+    (see :class:`FastSolveRun`), or None (the caller then runs the reference).
 
     Rows 0 … P−1 are unrolled (P = 9 for small bodies: every history check on locals),
-    later rows run in a ``while`` loop with the cycle history in a list. The unrolled rows
-    assume ``max_iter ≥ P`` (the caller takes the ``peel=1`` loop otherwise), so they test
-    no iteration count. A zero factor raises ZeroDivisionError in the step (caught: None);
-    a non-finite step shows up in the next row's finiteness test, before its converged exit.
+    later rows run in a ``while`` loop with the cycle history in a list. The caller calls it
+    only with ``max_iter ≥ P`` (``fn.peel``; the ``peel=1`` loop otherwise), so the
+    unrolled rows test no iteration count. A zero factor raises ZeroDivisionError in the
+    step (caught: None). The unrolled rows test finiteness once, at the exit (see the
+    comment above this function).
 
     Lines of the body that read no varied variable (``w * 2`` when only ``b`` varies) run
-    once, in row 0; their values, and the guards and partials among them, are finite there
-    and do not change, so later rows neither recompute nor re-test them.
+    once, in row 0; their values, and the guards and partials among them, are tested with
+    row 0's and do not change, so later rows neither recompute nor re-test them.
     """
     from ..codegen import emit, scalar_helpers
 
@@ -591,14 +618,13 @@ def _solve_function(
         if body.value.replace("_", "a").replace(".", "a").isalnum()
         else f"({body.value})"
     )
-    point = "(" + ", ".join(f"a{i}" for i in range(n)) + ("," if n == 1 else "") + ")"
     fs = [f"_f{j}" for j in range(k)] if gradient == "freeze" else gs
     if split == "even" or k == 1:
         steps = [f"_e / {f}" if k == 1 else f"(_e / {k}) / {f}" for f in fs]
         norm = []
     else:
         steps = [f"_e * {f} / _n2" for f in fs]
-        norm = [f"    _n2 = _fsum(({', '.join(f'{f} * {f}' for f in fs)},))"]
+        norm = [f"_n2 = _fsum(({', '.join(f'{f} * {f}' for f in fs)},))"]
     if peel is None:
         peel = 9 if len(body.lines) <= 30 else 3
     invariant, variant, variant_names = _split_invariant(body.lines, set(xs))
@@ -606,33 +632,39 @@ def _solve_function(
     def moving(expr: str) -> bool:
         return any(u in variant_names for u in _NAME.findall(expr))
 
-    later_check = [e for e in [*body.grads, *body.guards] if moving(e)] + xs
+    later = [e for e in [*body.grads, *body.guards] if moving(e)]
+    # where the start values of the varied variables are kept (the others never change)
+    start_of = {x: ("_r0" if j == 0 else f"_z{j}") for j, x in enumerate(xs)}
+    start_point = [start_of.get(f"a{i}", f"a{i}") for i in range(n)]
+    end_point = [f"a{i}" for i in range(n)]
 
-    def evaluate(row: str, first: bool) -> list[str]:
-        # row 0 also tests the output and the error (later rows: the error bound does)
-        check = [*body.grads, *body.guards, body.value, "_e"] if first else later_check
-        lines = body.lines if first else variant
+    def found(row: str) -> list[str]:
+        # raw: target, tol, max_iter, updates, output, error, start point, last point
+        return [f"return (_target, _tol, _maxit, {row}, {value}, _e, {', '.join(start_point + end_point)})"]
+
+    def exit_deferred(row: str) -> list[str]:
         return [
-            "try:",
-            *["    " + ln for ln in lines or ["pass"]],
-            "except Exception:",
-            "    return None",
-            f"_e = {value} - _target",
-            f"_c = {' + '.join(check)}",
-            "if _c - _c != 0.0:",
-            "    return None",
-            "if _ntol < _e < _tol:",
-            f"    return {row}, {point}, {value}, _e, _s0",
+            f"_c = _c + {' + '.join(xs)}",
+            "if _c - _c == 0.0:",
+            *["    " + ln for ln in found(row)],
+            "return None",
         ]
+
+    def unrolled_row(r: int) -> list[str]:
+        if r == 0:
+            out = [*body.lines, f"_e = {value} - _target", f"_c = {' + '.join([*body.grads, *body.guards, '_e'])}"]
+        else:
+            out = [*variant, f"_e = {value} - _target"]
+            if later:
+                out.append(f"_c = _c + {' + '.join(later)}")
+        # |e| < tol, then the error bound |e| ≤ _dl (row 0 defines it: no bound there)
+        out += ["if _e < _tol:", "    if _e > _ntol:", *["        " + ln for ln in exit_deferred(str(r))]]
+        if r:
+            out += ["    if _e < _ndl:", "        return None", "elif _e > _dl:", "    return None"]
+        return out
 
     def step() -> list[str]:
-        return [
-            "try:",
-            *norm,
-            "    " + ", ".join(xs) + " = " + ", ".join(f"{x} - {s}" for x, s in zip(xs, steps)),
-            "except Exception:",
-            "    return None",
-        ]
+        return [*norm, ", ".join(xs) + " = " + ", ".join(f"{x} - {s}" for x, s in zip(xs, steps))]
 
     def cycle(prev0: str, olds: list[str]) -> list[str]:
         exc = " + ".join(
@@ -644,76 +676,108 @@ def _solve_function(
             else []
         )
 
-    runaway = " or ".join(f"not (_nps <= {x} <= _ps)" for x in xs)
-    src = [
-        "def _solve(_start, _target, _tol, _maxit):",
-        *[
-            ln
-            for i in range(n)
-            for ln in (
-                f"    a{i} = _start[_n{i}]",
-                f"    if a{i}.__class__ is not _float:",
-                f"        a{i} = _float(a{i})",
-            )
-        ],  # fmt: skip
-        f"    _s0 = {point}",
-        f"    if not (0.0 < _tol < _inf and -_inf < _target < _inf) or _maxit < {max(1, peel)}:",
+    def unrolled_cycle(r: int) -> list[str]:
+        old = cycle(f"_r{r - 1}", [f"_r{r - L}" for L in range(2, min(MAX_CYCLE, r - 1) + 1)])
+        if k != 1:
+            return old
+        chain = [f"_r{i}" for i in range(1, r)] + [xs[0]]
+        pairs = list(zip(chain, chain[1:]))
+        # x₁ … x_r monotone: no L-back match at row r (see above); the direction is that of
+        # the first pair (x₁ = x₂ counts as decreasing, which is then tested)
+        up = " and ".join(f"{a} <= {b}" for a, b in pairs[1:])
+        down = " and ".join(f"{a} >= {b}" for a, b in pairs[1:])
+        a, b = pairs[0]
+        return [
+            f"if {a} < {b}:",
+            f"    if not ({up}):",
+            *["        " + ln for ln in old],
+            f"elif not ({down}):",
+            *["    " + ln for ln in old],
+        ]
+
+    runaway = " or ".join(f"{x} > _ps or {x} < _nps" for x in xs)
+    src = ["def _solve(_start, _target, _tol, _maxit):"]
+    for i in range(n):
+        src += [
+            f"    a{i} = _start[_n{i}]",
+            f"    if a{i}.__class__ is not _float:",
+            f"        a{i} = _float(a{i})",
+        ]
+    src += [
+        "    if not (_tol > 0.0 and _tol < _inf):",
         "        return None",
         "    _ntol = -_tol",
-        *["    " + ln for ln in evaluate("0", True)],
-        "    _dl = _e if _e > 0.0 else -_e",
-        f"    _dl = {DIVERGE_FACTOR!r} * (_dl if _dl > 1.0 else 1.0)",
-        "    if not _dl < _inf:",
-        "        return None",
-        "    _ndl = -_dl",
-        "    _ps = 1.0",
-        *[f"    _ps = {x} if {x} > _ps else -{x} if -{x} > _ps else _ps" for x in xs],
-        f"    _ps = {DIVERGE_FACTOR!r} * _ps",
-        "    _nps = -_ps",
+        "    _r0 = " + xs[0],
+        *[f"    _z{j} = _p{j} = {x}" for j, x in enumerate(xs) if j],
+        "    try:",
+    ]
+    body_src = unrolled_row(0)
+    body_src += [
+        f"_dl = {DIVERGE_FACTOR!r} * (_e if _e > 1.0 else -_e if _e < -1.0 else 1.0)",
+        "_ndl = -_dl",
     ]
     if gradient == "freeze":
-        src += [f"    {f} = {g}" for f, g in zip(fs, gs)]
-    src += ["    _r0 = " + xs[0], *[f"    _p{j} = {x}" for j, x in enumerate(xs) if j]]
-    src += ["    " + ln for ln in step()]
+        body_src += [f"{f} = {g}" for f, g in zip(fs, gs)]
+    body_src += step()
     for r in range(1, peel):
-        src += [
-            *["    " + ln for ln in evaluate(str(r), False)],
-            "    if not (_ndl <= _e <= _dl):",
-            "        return None",
-        ]
+        body_src += unrolled_row(r)
         if r >= 3:  # runaway and cycles need four rows
-            src += [f"    if {runaway}:", "        return None"]
-            src += [
-                "    " + ln
-                for ln in cycle(f"_r{r - 1}", [f"_r{r - L}" for L in range(2, min(8, r) + 1)])
-            ]
-        src += [f"    _r{r} = {xs[0]}", *[f"    _p{j} = {x}" for j, x in enumerate(xs) if j]]
-        src += ["    " + ln for ln in step()]
-    src += [
-        "    _a = abs(_e)",
-        f"    _h = [{', '.join(f'_r{r}' for r in range(max(0, peel - 8), peel))}]",
-        "    _ha = _h.append",
-        f"    _it = {peel - 1}",
-        "    while True:",
-        "        _it += 1",
-        *["        " + ln for ln in evaluate("_it", False)],
-        "        if _it >= _maxit:",
+            if r == 3:
+                body_src += [
+                    "_ps = 1.0",
+                    *[f"_ps = {s} if {s} > _ps else -{s} if -{s} > _ps else _ps" for s in start_of.values()],
+                    f"_ps = {DIVERGE_FACTOR!r} * _ps",
+                    "_nps = -_ps",
+                ]
+            body_src += [f"if {runaway}:", "    return None"]
+            body_src += unrolled_cycle(r)
+        body_src += [f"_r{r} = {xs[0]}", *[f"_p{j} = {x}" for j, x in enumerate(xs) if j]]
+        body_src += step()
+    if peel < 4:  # the loop's runaway test needs the bound
+        body_src += [
+            "_ps = 1.0",
+            *[f"_ps = {s} if {s} > _ps else -{s} if -{s} > _ps else _ps" for s in start_of.values()],
+            f"_ps = {DIVERGE_FACTOR!r} * _ps",
+            "_nps = -_ps",
+        ]
+    # the unrolled rows' deferred test, then the loop tests every row at once
+    check = [*later, *xs]
+    body_src += [
+        f"_c = _c + {' + '.join(xs)}",
+        "if _c - _c != 0.0:",
+        "    return None",
+        "_a = abs(_e)",
+        f"_h = [{', '.join(f'_r{r}' for r in range(max(0, peel - 8), peel))}]",
+        "_ha = _h.append",
+        f"_it = {peel - 1}",
+        "while True:",
+        "    _it += 1",
+        *["    " + ln for ln in variant],
+        f"    _e = {value} - _target",
+        f"    _c = {' + '.join(check)}",
+        "    if _c - _c != 0.0:",
+        "        return None",
+        "    if _ntol < _e < _tol:",
+        *["        " + ln for ln in found("_it")],
+        "    if _it >= _maxit:",
+        "        return None",
+        "    _b = abs(_e)",
+        f"    if not _b <= _dl or (_b > _a and _it >= {GROWTH_WINDOW}) or {runaway}:",
+        "        return None",
+        "    _a = _b",
+        *["    " + ln for ln in cycle("_h[-1]", [])],
+        "    for _o in _h[-8:-1]:",
+        f"        if abs({xs[0]} - _o) <= _q:",
         "            return None",
-        "        _b = abs(_e)",
-        f"        if not _b <= _dl or (_b > _a and _it >= {GROWTH_WINDOW}) or {runaway}:",
-        "            return None",
-        "        _a = _b",
-        *["        " + ln for ln in cycle("_h[-1]", [])],
-        "        for _o in _h[-8:-1]:",
-        f"            if abs({xs[0]} - _o) <= _q:",
-        "                return None",
-        f"        _ha({xs[0]})",
-        *[f"        _p{j} = {x}" for j, x in enumerate(xs) if j],
-        *["        " + ln for ln in step()],
+        f"    _ha({xs[0]})",
+        *[f"    _p{j} = {x}" for j, x in enumerate(xs) if j],
+        *["    " + ln for ln in step()],
     ]
+    src += ["        " + ln for ln in body_src]
+    src += ["    except Exception:", "        return None"]
     text = "\n".join(src) + "\n"
     ns = scalar_helpers()
-    ns.update(_float=float, _inf=math.inf, _max=max, _fsum=math.fsum)
+    ns.update(_float=float, _inf=math.inf, _fsum=math.fsum)
     ns.update({f"_n{i}": name for i, name in enumerate(names)})  # names as constants, never source
     exec(compile(text, "<backprop:solve>", "exec"), ns)  # our own generated code (codegen.py)
     fn = ns["_solve"]
@@ -726,25 +790,23 @@ class FastSolveRun:
     """A :class:`SolveRun` of a converged fast run: same attributes, records built lazily.
 
     ``iterations`` re-runs the reference loop (``detail=False``) on first access, so the
-    rows are the reference's by construction; ``result`` is built from the raw floats the
-    generated loop returned (tests check it equals the reference's).
+    rows are the reference's by construction; ``result`` is built (once) from the raw floats
+    the generated loop returned (tests check it equals the reference's). :func:`solve_fast`
+    fills the two slots directly (no ``__init__``: this is most of a fast run's overhead):
+    ``_setup`` = (program, varied, split, gradient) and ``_raw`` = (target, tol, max_iter,
+    updates, output, error, *start point, *last point), points in ``program.variables``
+    order.
     """
 
-    __slots__ = ("_setup", "_args", "_raw", "_cache")
-
-    def __init__(self, setup: tuple, args: tuple, raw: tuple) -> None:
-        self._setup = setup  # (program, varied, split, gradient)
-        self._args = args  # (target, tol, max_iter)
-        self._raw = raw  # (updates, last point, output, error, start point)
-        self._cache = None
+    __slots__ = ("_setup", "_raw", "_result", "_cache")
 
     program = property(lambda self: self._setup[0])
     vary = property(lambda self: self._setup[1])
     split = property(lambda self: self._setup[2])
     gradient = property(lambda self: self._setup[3])
-    target = property(lambda self: self._args[0])
-    tol = property(lambda self: self._args[1])
-    max_iter = property(lambda self: self._args[2])
+    target = property(lambda self: self._raw[0])
+    tol = property(lambda self: self._raw[1])
+    max_iter = property(lambda self: self._raw[2])
 
     @property
     def expression(self) -> str:
@@ -764,19 +826,25 @@ class FastSolveRun:
 
     @property
     def start(self) -> dict:
-        return dict(zip(self.program.variables, self._raw[4]))
+        names = self.program.variables
+        return dict(zip(names, self._raw[6 : 6 + len(names)]))
 
     @property
     def result(self) -> SolveResult:
-        updates, point, output, error, _ = self._raw
+        try:
+            return self._result
+        except AttributeError:
+            pass
         from .gradient import output_symbol
 
-        return SolveResult(
+        names = self.program.variables
+        target, tol, _, updates, output, error = self._raw[:6]
+        self._result = SolveResult(
             status="converged",
-            message=f"|error| = {_fmt(abs(error))} < tol {_fmt(self.tol)} after {updates} "
+            message=f"|error| = {_fmt(abs(error))} < tol {_fmt(tol)} after {updates} "
             f"update{'s' if updates != 1 else ''}: {output_symbol(self.program)} = {_fmt(output)} "
-            f"(target {_fmt(self.target)})",
-            values=dict(zip(self.program.variables, point)),
+            f"(target {_fmt(target)})",
+            values=dict(zip(names, self._raw[6 + len(names) :])),
             output=output,
             error=error,
             updates=updates,
@@ -784,14 +852,18 @@ class FastSolveRun:
             gradient=self.gradient,
             split=self.split,
         )
+        return self._result
 
     @property
     def iterations(self) -> tuple[Iteration, ...]:
-        if self._cache is None:
-            self._cache = _solve_reference(
-                self.program, self.start, self.target, self.vary, self.split, self.gradient,
-                self.tol, self.max_iter, False,
-            )  # fmt: skip
+        try:
+            return self._cache.iterations
+        except AttributeError:
+            pass
+        self._cache = _solve_reference(
+            self.program, self.start, self.target, self.vary, self.split, self.gradient,
+            self.tol, self.max_iter, False,
+        )  # fmt: skip
         return self._cache.iterations
 
 
@@ -809,38 +881,57 @@ def solve_fast(
     """:func:`solve` with ``detail=False`` through the generated Newton loop (cached on the
     program per vary/split/gradient); any run that does not simply converge is the
     reference's, re-run from the start."""
+    fn = None
+    try:
+        # the last setup used: the same objects again -> no key to build, no checks to redo
+        last = program._loops["solve"]
+        if last[0] is vary and last[1] is split and last[2] is gradient and max_iter >= last[3]:
+            fn = last[4]
+            raw = fn(start, target, tol, max_iter)
+            if raw is not None:
+                run = FastSolveRun()
+                run._setup = last[5]
+                run._raw = raw
+                return run
+    except (KeyError, TypeError, ValueError):  # the reference raises (or explains) it
+        pass
+    if fn is not None:  # the generated loop gave up: the reference decides
+        return _solve_reference(program, start, target, vary, split, gradient, tol, max_iter, False)
+    return _solve_setup(program, start, target, vary, split, gradient, tol, max_iter)
+
+
+def _solve_setup(program, start, target, vary, split, gradient, tol, max_iter):
+    """:func:`solve_fast` for a setup other than the last one: find (or generate) its loop."""
     loops = program._loops
-    last = loops.get("solve")  # the last setup used: same objects again -> no key to build
-    if last is not None and last[0] is vary and last[1] is split and last[2] is gradient:
-        loop = last[3]
-    else:
-        try:
-            key = ("solve", vary, split, gradient)
-            loop = loops.get(key)
-        except TypeError:  # an unhashable vary (a list)
-            key = ("solve", tuple(vary), split, gradient)
-            loop = loops.get(key)
-        if loop is None:
-            if split not in SPLITS or gradient not in GRADIENTS:
-                return _solve_reference(
-                    program, start, target, vary, split, gradient, tol, max_iter, False
-                )
-            varied = check_vary(program, vary)  # raises the reference's InputError
-            fn = _solve_function(program, varied, split, gradient) if varied else None
-            loop = [fn, (program, varied, split, gradient), None]
-            loops[key] = loop
-        if key[1] is vary:  # a hashable vary: remember it for the identity test above
-            loops["solve"] = (vary, split, gradient, loop)
-    fn = loop[0]
-    if fn is not None:
-        try:
+    try:
+        key = ("solve", vary, split, gradient)
+        loop = loops.get(key)
+    except TypeError:  # an unhashable vary (a list)
+        key = ("solve", tuple(vary), split, gradient)
+        loop = loops.get(key)
+    if loop is None:
+        if split not in SPLITS or gradient not in GRADIENTS:
+            return _solve_reference(program, start, target, vary, split, gradient, tol, max_iter, False)
+        varied = check_vary(program, vary)  # raises the reference's InputError
+        fn = _solve_function(program, varied, split, gradient) if varied else None
+        loop = [fn, (program, varied, split, gradient), None]
+        loops[key] = loop
+    fn, setup = loop[0], loop[1]
+    if fn is not None and key[1] is vary:  # a hashable vary: remember it for solve_fast
+        loops["solve"] = (vary, split, gradient, fn.peel, fn, setup)
+    raw = None
+    try:
+        if fn is not None and max_iter >= 1:
             if max_iter < fn.peel:  # the unrolled rows assume max_iter >= peel
                 fn = loop[2]
                 if fn is None:
-                    fn = loop[2] = _solve_function(program, loop[1][1], split, gradient, peel=1)
+                    fn = loop[2] = _solve_function(program, setup[1], split, gradient, peel=1)
             raw = fn(start, target, tol, max_iter)
-        except (KeyError, TypeError, ValueError):  # the reference raises (or explains) it
-            raw = None
-        if raw is not None:
-            return FastSolveRun(loop[1], (target, tol, max_iter), raw)
+    except (KeyError, TypeError, ValueError):  # the reference raises (or explains) it
+        raw = None
+    if raw is not None:
+        run = FastSolveRun()
+        run._setup = setup
+        run._raw = raw
+        return run
     return _solve_reference(program, start, target, vary, split, gradient, tol, max_iter, False)
