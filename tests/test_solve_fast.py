@@ -198,3 +198,82 @@ def test_invariant_lines_run_once_and_equal_the_reference(
     text, start, target, vary, split, gradient
 ):
     same(bp.compile(text), start, target, vary, split=split, gradient=gradient)
+
+
+# -- the cheaper proofs of the generated loop (see the comments in engines/solve.py) --------
+
+
+def test_non_finite_partial_of_a_fixed_variable_in_a_middle_row_stops_like_the_reference():
+    # ∂z/∂w = 1e305·b² overflows at row 1 only (b = 55); z and ∂z/∂b stay finite and Newton
+    # on b³ = 1000 would converge by row 8 (tol 1) — the unrolled rows test finiteness once,
+    # at the exit, through the running sum of every row's partials
+    p = bp.compile("b*b*b + w*1e305*b*b")
+    run = same(p, {"w": 0.0, "b": 2.5}, 1000.0, ["b"], tol=1.0)
+    assert run.result.status == "non_finite"
+    assert run.result.message.startswith("a value overflowed or became NaN at iteration 1 (b = 55, w = 0)")
+    assert run.result.updates == 0 and run.iterations[0].adjoints["w"] == pytest.approx(6.25e305)
+    # the same program converges when nothing overflows (w*1e300: ∂z/∂w ≤ 3025e300)
+    ok = same(bp.compile("b*b*b + w*1e300*b*b"), {"w": 0.0, "b": 2.5}, 1000.0, ["b"], tol=1.0)
+    assert isinstance(ok, FastSolveRun) and ok.result.updates == 8
+    assert ok.result.values["b"] == pytest.approx(10.000043623776845, rel=1e-15)
+
+
+def test_polynomial_certificate_bound_is_tested_on_the_converged_row():
+    # c·b + w·1e270·b² (polynomial: rows 1 … compute no ∂z/∂w, they bound |b| instead).
+    # One step to b = 1e20 converges, but there ∂z/∂w = 1e270·1e40 = inf: non_finite
+    p = bp.compile("c*b + w*1e270*b*b")
+    run = same(p, {"c": 1e-20, "w": 0.0, "b": 0.0}, 1.0, ["b"])
+    assert run.result.status == "non_finite" and not isinstance(run, FastSolveRun)
+    assert "at iteration 1 (c = 1e-20, b = 1e+20, w = 0)" in run.result.message
+    # c = 1e-5: b = 1e5, ∂z/∂w = 1e280, finite — the generated loop finishes it
+    ok = same(p, {"c": 1e-5, "w": 0.0, "b": 0.0}, 1.0, ["b"])
+    assert isinstance(ok, FastSolveRun) and ok.result.values["b"] == pytest.approx(1e5, rel=1e-15)
+
+
+def test_polynomial_bound_numbers():
+    from backprop_cli.engines.solve import _polynomial_bound
+
+    lines = ["v1 = a0 * a0", "v2 = 3.0 * v1 - a1", "g0 = -(v2 ** 2.0) + 1e10"]
+    # |v1| ≤ A², |v2| ≤ 3A² + A, |g0| ≤ (3A² + A)² + 1e10: fine for A = 1e50, not for 1e100
+    assert _polynomial_bound(lines, 1e50) == ({"a0", "a1"}, {"v1", "v2", "g0"})
+    assert _polynomial_bound(lines, 1e100) is None
+    assert _polynomial_bound(["v1 = a0 * 1e270", "g0 = v1 * a0"], 1e12) is not None  # 1e294
+    assert _polynomial_bound(["v1 = a0 * 1e270", "g0 = v1 * a0"], 1e25) is None  # 1e320
+    # anything but + - * and constant integer powers: no certificate
+    for expr in ("_sin(a0)", "1.0 / a0", "a0 ** a1", "a0 ** 0.5", "abs(a0)"):
+        assert _polynomial_bound([f"v1 = {expr}"], 1e12) is None, expr
+    # and the bound holds where it is claimed: |a0|, |a1| ≤ 1e50 keeps g0 finite
+    for a0, a1 in [(1e50, -1e50), (-1e50, 1e50), (1e50, 0.0)]:
+        v1 = a0 * a0
+        v2 = 3.0 * v1 - a1
+        assert -(v2**2.0) + 1e10 > -1e300
+
+
+def test_see_saw_convergence_takes_the_generated_loop():
+    # Newton on atan from 1.3 alternates sign while converging: the rows are not monotone,
+    # so the cycle test falls back to |x − P| ≤ 1e-3·|x − prev| — which a shrinking see-saw passes
+    p = bp.compile("atan(x)")
+    run = same(p, {"x": 1.3}, 0.0, tol=1e-9)
+    assert isinstance(run, FastSolveRun) and run.result.updates == 6
+    assert [round(r.values["x"], 6) for r in run.iterations][:4] == [1.3, -1.161621, 0.858896, -0.374241]
+
+
+def test_remembered_setup_still_checks_the_arguments():
+    p = bp.compile("(w*2+b)*(b+1)")
+    vary = ("b",)
+    first = solve_fast(p, {"w": 3.0, "b": 4.0}, 60.0, vary, tol=1e-9)
+    assert isinstance(first, FastSolveRun) and first.result is first.result  # built once
+    for kw in ({"tol": float("inf")}, {"tol": -1.0}, {"tol": float("nan")}, {"max_iter": 0}):
+        with pytest.raises(bp.errors.InputError):
+            solve_fast(p, {"w": 3.0, "b": 4.0}, 60.0, vary, **kw)
+    for target in (float("inf"), float("nan")):
+        with pytest.raises(bp.errors.InputError):
+            solve_fast(p, {"w": 3.0, "b": 4.0}, target, vary, tol=1e-9)
+    with pytest.raises(KeyError):
+        solve_fast(p, {"w": 3.0}, 60.0, vary)
+    # ints and a start the caller changes afterwards: the run keeps its own floats
+    start = {"w": 3, "b": 4}
+    run = same(p, start, 60, vary, tol=1e-9)
+    start["b"] = 100
+    assert run.start == {"w": 3.0, "b": 4.0} and type(run.start["b"]) is float
+    assert [r.values["b"] for r in run.iterations][0] == 4.0

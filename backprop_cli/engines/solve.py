@@ -588,6 +588,73 @@ def _split_invariant(lines: list[str], varied: set[str]) -> tuple[list[str], lis
     return inv, var, variant_names
 
 
+#: magnitude bounds of the polynomial certificate (see _polynomial_bound)
+BOUND_LIMIT = 1e300
+BOUND_CHOICES = (1e100, 1e50, 1e25, DIVERGE_FACTOR)
+
+
+def _polynomial_bound(lines: list[str], a: float) -> tuple[set[str], set[str]] | None:
+    """Prove every value of ``lines`` finite when every name they read from outside them
+    has |value| ≤ ``a``: None, or (the outside names, the names defined).
+
+    Each line must be a polynomial — ``+ - *``, unary minus, ``**`` a constant integer
+    power, float constants, names. Then |x ± y| ≤ |x| + |y|, |x·y| ≤ |x|·|y|, |x^n| ≤ |x|^n
+    give a bound of every line's exact value in terms of ``a``; computed here in floats and
+    required ≤ 1e300, the true bound (within a relative (1 + 2^-52) per operation of the
+    one computed) and the rounded values the loop computes (each rounding adds as much) stay
+    far below the largest float, so no row can overflow — nor produce a NaN, which needs an
+    inf (inf − inf, 0·inf) when nothing divides.
+    """
+    import ast
+
+    bound: dict[str, float] = {}
+    outside: set[str] = set()
+
+    def b(node) -> float:
+        if isinstance(node, ast.Name):
+            if node.id in bound:
+                return bound[node.id]
+            outside.add(node.id)
+            return a
+        if isinstance(node, ast.Constant) and type(node.value) in (float, int):
+            return abs(float(node.value))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+            return b(node.operand)
+        if isinstance(node, ast.BinOp):
+            if isinstance(node.op, ast.Add | ast.Sub):
+                return b(node.left) + b(node.right)
+            if isinstance(node.op, ast.Mult):
+                return b(node.left) * b(node.right)
+            if isinstance(node.op, ast.Pow) and isinstance(node.right, ast.Constant):
+                n = node.right.value
+                if type(n) in (float, int) and float(n).is_integer() and 0 <= n <= 64:
+                    return b(node.left) ** int(n)
+        raise ValueError  # anything else: no certificate
+
+    for ln in lines:
+        name, expr = ln.split(" = ", 1)
+        try:
+            got = b(ast.parse(expr, mode="eval").body)
+        except (ValueError, OverflowError, SyntaxError):
+            return None
+        if not got <= BOUND_LIMIT:
+            return None
+        bound[name] = got
+    return outside, set(bound)
+
+
+def _needed(lines: list[str], wanted: list[str]) -> list[str]:
+    """The lines that ``wanted`` expressions read, directly or through other lines."""
+    need = {u for w in wanted for u in _NAME.findall(w)}
+    keep: list[str] = []
+    for ln in reversed(lines):
+        name, expr = ln.split(" = ", 1)
+        if name in need:
+            keep.append(ln)
+            need.update(_NAME.findall(expr))
+    return keep[::-1]
+
+
 def _solve_function(
     program: Program, vary: tuple[str, ...], split: str, gradient: str, peel: int | None = None
 ):
@@ -633,6 +700,23 @@ def _solve_function(
         return any(u in variant_names for u in _NAME.findall(expr))
 
     later = [e for e in [*body.grads, *body.guards] if moving(e)]
+    # the polynomial certificate: a bound A on |varied| and on every outside value the
+    # moving lines read proves all their values finite (rows 1 … of the unrolled loop then
+    # compute only what the error and the step need, and test |x| ≤ A instead)
+    cert, outside = None, []
+    for a_max in BOUND_CHOICES if variant else ():
+        got = _polynomial_bound(variant, a_max)
+        if got is not None:
+            cert, outside = repr(a_max), sorted(got[0] - set(xs))
+            break
+    rows_lines = variant
+    if cert is not None:
+        rows_lines = _needed(variant, [value, *(gs if gradient == "refresh" else [])])
+
+    def within(names: list[str], a: str) -> str:
+        return " and ".join(f"{x} <= {a} and {x} >= -{a}" for x in names)
+    # the reference's bounds: 1e12·max(1, |first error|) and 1e12·max(1, |start v| for v varied)
+    error_bound = f"({DIVERGE_FACTOR!r} * (_e0 if _e0 > 1.0 else -_e0 if _e0 < -1.0 else 1.0))"
     # where the start values of the varied variables are kept (the others never change)
     start_of = {x: ("_r0" if j == 0 else f"_z{j}") for j, x in enumerate(xs)}
     start_point = [start_of.get(f"a{i}", f"a{i}") for i in range(n)]
@@ -650,17 +734,31 @@ def _solve_function(
             "return None",
         ]
 
+    def exit_certified(row: str) -> list[str]:
+        return [
+            f"if {within(xs, cert)} and _c - _c == 0.0:",
+            *["    " + ln for ln in found(row)],
+            "return None",
+        ]
+
     def unrolled_row(r: int) -> list[str]:
         if r == 0:
             out = [*body.lines, f"_e = {value} - _target", f"_c = {' + '.join([*body.grads, *body.guards, '_e'])}"]
         else:
-            out = [*variant, f"_e = {value} - _target"]
-            if later:
+            out = [*rows_lines, f"_e = {value} - _target"]
+            if later and cert is None:
                 out.append(f"_c = _c + {' + '.join(later)}")
-        # |e| < tol, then the error bound |e| ≤ _dl (row 0 defines it: no bound there)
-        out += ["if _e < _tol:", "    if _e > _ntol:", *["        " + ln for ln in exit_deferred(str(r))]]
+        # |e| < tol, then the error bound |e| ≤ 1e12·max(1, |e₀|) (none in row 0), tested
+        # exactly only past 1e12, which it is never below
+        done = exit_deferred if r == 0 or cert is None else exit_certified
+        out += ["if _e < _tol:", "    if _e > _ntol:", *["        " + ln for ln in done(str(r))]]
         if r:
-            out += ["    if _e < _ndl:", "        return None", "elif _e > _dl:", "    return None"]
+            out += [
+                f"    if _e < -{DIVERGE_FACTOR!r} and _e < -{error_bound}:",
+                "        return None",
+                f"elif _e > {DIVERGE_FACTOR!r} and _e > {error_bound}:",
+                "    return None",
+            ]
         return out
 
     def step() -> list[str]:
@@ -696,6 +794,16 @@ def _solve_function(
         ]
 
     runaway = " or ".join(f"{x} > _ps or {x} < _nps" for x in xs)
+    # the runaway bound is never below 1e12: compute it only past that
+    maybe_runaway = " or ".join(f"{x} > {DIVERGE_FACTOR!r} or {x} < -{DIVERGE_FACTOR!r}" for x in xs)
+    bounds = [
+        f"_dl = {error_bound}",
+        "_ndl = -_dl",
+        "_ps = 1.0",
+        *[f"_ps = {s} if {s} > _ps else -{s} if -{s} > _ps else _ps" for s in start_of.values()],
+        f"_ps = {DIVERGE_FACTOR!r} * _ps",
+        "_nps = -_ps",
+    ]
     src = ["def _solve(_start, _target, _tol, _maxit):"]
     for i in range(n):
         src += [
@@ -712,37 +820,32 @@ def _solve_function(
         "    try:",
     ]
     body_src = unrolled_row(0)
-    body_src += [
-        f"_dl = {DIVERGE_FACTOR!r} * (_e if _e > 1.0 else -_e if _e < -1.0 else 1.0)",
-        "_ndl = -_dl",
-    ]
+    if cert is not None and outside:  # the certificate's bound on what the moving lines read
+        body_src += [f"if not ({within(outside, cert)}):", "    return None"]
+    body_src += ["_e0 = _e"]
     if gradient == "freeze":
         body_src += [f"{f} = {g}" for f, g in zip(fs, gs)]
     body_src += step()
     for r in range(1, peel):
         body_src += unrolled_row(r)
-        if r >= 3:  # runaway and cycles need four rows
-            if r == 3:
-                body_src += [
-                    "_ps = 1.0",
-                    *[f"_ps = {s} if {s} > _ps else -{s} if -{s} > _ps else _ps" for s in start_of.values()],
-                    f"_ps = {DIVERGE_FACTOR!r} * _ps",
-                    "_nps = -_ps",
-                ]
-            body_src += [f"if {runaway}:", "    return None"]
+        exact_runaway = [*bounds, f"if {runaway}:", "    return None"] if r >= 3 else []
+        if cert is not None:  # |x| ≤ A (NaN fails it), then runaway past 1e12 (rows ≥ 3)
+            body_src += [
+                f"if not ({within(xs, repr(DIVERGE_FACTOR))}):",
+                f"    if not ({within(xs, cert)}):",
+                "        return None",
+                *["    " + ln for ln in exact_runaway],
+            ]
+        elif r >= 3:  # runaway and cycles need four rows
+            body_src += [f"if {maybe_runaway}:", *["    " + ln for ln in exact_runaway]]
+        if r >= 3:
             body_src += unrolled_cycle(r)
         body_src += [f"_r{r} = {xs[0]}", *[f"_p{j} = {x}" for j, x in enumerate(xs) if j]]
         body_src += step()
-    if peel < 4:  # the loop's runaway test needs the bound
-        body_src += [
-            "_ps = 1.0",
-            *[f"_ps = {s} if {s} > _ps else -{s} if -{s} > _ps else _ps" for s in start_of.values()],
-            f"_ps = {DIVERGE_FACTOR!r} * _ps",
-            "_nps = -_ps",
-        ]
     # the unrolled rows' deferred test, then the loop tests every row at once
     check = [*later, *xs]
     body_src += [
+        *bounds,
         f"_c = _c + {' + '.join(xs)}",
         "if _c - _c != 0.0:",
         "    return None",
