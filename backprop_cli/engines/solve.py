@@ -658,8 +658,8 @@ def _needed(lines: list[str], wanted: list[str]) -> list[str]:
 def _solve_function(
     program: Program, vary: tuple[str, ...], split: str, gradient: str, peel: int | None = None
 ):
-    """Generated ``_solve(start, target, tol, max_iter)`` -> the raw tuple of a converged run
-    (see :class:`FastSolveRun`), or None (the caller then runs the reference).
+    """Generated ``_solve(start, target, tol, max_iter)`` -> the :class:`FastSolveRun` of a
+    converged run, or None (the caller then runs the reference).
 
     Rows 0 … P−1 are unrolled (P = 9 for small bodies: every history check on locals),
     later rows run in a ``while`` loop with the cycle history in a list. The caller calls it
@@ -709,9 +709,24 @@ def _solve_function(
         if got is not None:
             cert, outside = repr(a_max), sorted(got[0] - set(xs))
             break
-    rows_lines = variant
+    rows_lines, row_value, row_steps = variant, value, steps
     if cert is not None:
         rows_lines = _needed(variant, [value, *(gs if gradient == "refresh" else [])])
+        # a line read once — the output by the error, a partial by the step — is folded
+        # into its reader (the same float operations, one name fewer)
+        defs = {ln.split(" = ", 1)[0]: ln for ln in rows_lines}
+
+        def read_once(name: str, *also: str) -> bool:
+            reads = [u for ln in rows_lines for u in _NAME.findall(ln.split(" = ", 1)[1])]
+            reads += [u for e in also for u in _NAME.findall(e)]
+            return name in defs and name not in reads
+
+        if read_once(value, *gs):
+            rows_lines = [ln for ln in rows_lines if ln is not defs[value]]
+            row_value = "(" + defs[value].split(" = ", 1)[1] + ")"
+        if k == 1 and gradient == "refresh" and gs[0] != value and read_once(gs[0], value):
+            rows_lines = [ln for ln in rows_lines if ln is not defs[gs[0]]]
+            row_steps = [f"_e / ({defs[gs[0]].split(' = ', 1)[1]})"]
 
     def within(names: list[str], a: str) -> str:
         return " and ".join(f"{x} <= {a} and {x} >= -{a}" for x in names)
@@ -722,9 +737,15 @@ def _solve_function(
     start_point = [start_of.get(f"a{i}", f"a{i}") for i in range(n)]
     end_point = [f"a{i}" for i in range(n)]
 
-    def found(row: str) -> list[str]:
-        # raw: target, tol, max_iter, updates, output, error, start point, last point
-        return [f"return (_target, _tol, _maxit, {row}, {value}, _e, {', '.join(start_point + end_point)})"]
+    def found(row: str, value: str = value) -> list[str]:
+        # the run, its raw tuple: target, tol, max_iter, updates, output, error, start point,
+        # last point
+        return [
+            "_run = _FastSolveRun()",
+            "_run._setup = _setup",
+            f"_run._raw = (_target, _tol, _maxit, {row}, {value}, _e, {', '.join(start_point + end_point)})",
+            "return _run",
+        ]
 
     def exit_deferred(row: str) -> list[str]:
         return [
@@ -737,7 +758,7 @@ def _solve_function(
     def exit_certified(row: str) -> list[str]:
         return [
             f"if {within(xs, cert)} and _c - _c == 0.0:",
-            *["    " + ln for ln in found(row)],
+            *["    " + ln for ln in found(row, row_value)],
             "return None",
         ]
 
@@ -745,7 +766,7 @@ def _solve_function(
         if r == 0:
             out = [*body.lines, f"_e = {value} - _target", f"_c = {' + '.join([*body.grads, *body.guards, '_e'])}"]
         else:
-            out = [*rows_lines, f"_e = {value} - _target"]
+            out = [*rows_lines, f"_e = {row_value} - _target"]
             if later and cert is None:
                 out.append(f"_c = _c + {' + '.join(later)}")
         # |e| < tol, then the error bound |e| ≤ 1e12·max(1, |e₀|) (none in row 0), tested
@@ -761,7 +782,7 @@ def _solve_function(
             ]
         return out
 
-    def step() -> list[str]:
+    def step(steps: list[str] = steps) -> list[str]:
         return [*norm, ", ".join(xs) + " = " + ", ".join(f"{x} - {s}" for x, s in zip(xs, steps))]
 
     def cycle(prev0: str, olds: list[str]) -> list[str]:
@@ -841,7 +862,7 @@ def _solve_function(
         if r >= 3:
             body_src += unrolled_cycle(r)
         body_src += [f"_r{r} = {xs[0]}", *[f"_p{j} = {x}" for j, x in enumerate(xs) if j]]
-        body_src += step()
+        body_src += step(row_steps)
     # the unrolled rows' deferred test, then the loop tests every row at once
     check = [*later, *xs]
     body_src += [
@@ -880,7 +901,8 @@ def _solve_function(
     src += ["    except Exception:", "        return None"]
     text = "\n".join(src) + "\n"
     ns = scalar_helpers()
-    ns.update(_float=float, _inf=math.inf, _fsum=math.fsum)
+    ns.update(_float=float, _inf=math.inf, _fsum=math.fsum, _FastSolveRun=FastSolveRun)
+    ns.update(_setup=(program, vary, split, gradient))
     ns.update({f"_n{i}": name for i, name in enumerate(names)})  # names as constants, never source
     exec(compile(text, "<backprop:solve>", "exec"), ns)  # our own generated code (codegen.py)
     fn = ns["_solve"]
@@ -894,8 +916,8 @@ class FastSolveRun:
 
     ``iterations`` re-runs the reference loop (``detail=False``) on first access, so the
     rows are the reference's by construction; ``result`` is built (once) from the raw floats
-    the generated loop returned (tests check it equals the reference's). :func:`solve_fast`
-    fills the two slots directly (no ``__init__``: this is most of a fast run's overhead):
+    the generated loop returned (tests check it equals the reference's). The generated loop
+    fills the two slots directly (no ``__init__``: that was most of a fast run's overhead):
     ``_setup`` = (program, varied, split, gradient) and ``_raw`` = (target, tol, max_iter,
     updates, output, error, *start point, *last point), points in ``program.variables``
     order.
@@ -987,14 +1009,11 @@ def solve_fast(
     fn = None
     try:
         # the last setup used: the same objects again -> no key to build, no checks to redo
-        last = program._loops["solve"]
-        if last[0] is vary and last[1] is split and last[2] is gradient and max_iter >= last[3]:
-            fn = last[4]
-            raw = fn(start, target, tol, max_iter)
-            if raw is not None:
-                run = FastSolveRun()
-                run._setup = last[5]
-                run._raw = raw
+        v, s, g, peel, loop = program._loops["solve"]
+        if v is vary and s is split and g is gradient and max_iter >= peel:
+            fn = loop
+            run = fn(start, target, tol, max_iter)
+            if run is not None:
                 return run
     except (KeyError, TypeError, ValueError):  # the reference raises (or explains) it
         pass
@@ -1021,20 +1040,17 @@ def _solve_setup(program, start, target, vary, split, gradient, tol, max_iter):
         loops[key] = loop
     fn, setup = loop[0], loop[1]
     if fn is not None and key[1] is vary:  # a hashable vary: remember it for solve_fast
-        loops["solve"] = (vary, split, gradient, fn.peel, fn, setup)
-    raw = None
+        loops["solve"] = (vary, split, gradient, fn.peel, fn)
+    run = None
     try:
         if fn is not None and max_iter >= 1:
             if max_iter < fn.peel:  # the unrolled rows assume max_iter >= peel
                 fn = loop[2]
                 if fn is None:
                     fn = loop[2] = _solve_function(program, setup[1], split, gradient, peel=1)
-            raw = fn(start, target, tol, max_iter)
+            run = fn(start, target, tol, max_iter)
     except (KeyError, TypeError, ValueError):  # the reference raises (or explains) it
-        raw = None
-    if raw is not None:
-        run = FastSolveRun()
-        run._setup = setup
-        run._raw = raw
+        run = None
+    if run is not None:
         return run
     return _solve_reference(program, start, target, vary, split, gradient, tol, max_iter, False)
