@@ -567,6 +567,21 @@ def make_run(program, start, target, vary, split, gradient, tol, max_iter, rows,
 # * an unrecorded non-finite value can only cost time, never an answer: the row's other
 #   tests are comparisons (False for NaN), every exception returns None, and the unrolled
 #   rows are at most 9.
+#
+# Polynomial bodies need no finiteness work in rows 1 … at all. When every line that moves
+# with the varied variables is built from + − ·, unary minus and constant integer powers,
+# :func:`_polynomial_bound` proves at generation time that all of them (partials of fixed
+# variables included) are finite whenever every name they read from outside — the varied
+# variables and the values fixed in row 0 — is within ±A (A = 1e100 … 1e12, the largest
+# that keeps every bound ≤ 1e300). Row 0 tests the fixed values once; rows 1 … test
+# −A ≤ x ≤ A (NaN fails it) inside the runaway pre-test below, the exit tests it for the
+# last row, and the rows compute only the lines the error and the step read (the partial
+# of ``w`` when only ``b`` varies is never computed after row 0).
+#
+# The reference's two bounds, 1e12·max(1, |first error|) and 1e12·max(1, largest starting
+# |varied|), are never below 1e12 (a product with a factor ≥ 1 rounds to at least 1e12):
+# the rows compare the error and the variables with the constant 1e12 and compute the exact
+# bound only past it.
 
 
 _NAME = re.compile(r"\b[avg][0-9]+\b")
