@@ -263,7 +263,7 @@ def test_remembered_setup_still_checks_the_arguments():
     vary = ("b",)
     first = solve_fast(p, {"w": 3.0, "b": 4.0}, 60.0, vary, tol=1e-9)
     assert isinstance(first, FastSolveRun) and first.result is first.result  # built once
-    for kw in ({"tol": float("inf")}, {"tol": -1.0}, {"tol": float("nan")}, {"max_iter": 0}):
+    for kw in ({"tol": float("inf")}, {"tol": 0.0}, {"tol": -1.0}, {"tol": float("nan")}, {"max_iter": 0}):
         with pytest.raises(bp.errors.InputError):
             solve_fast(p, {"w": 3.0, "b": 4.0}, 60.0, vary, **kw)
     for target in (float("inf"), float("nan")):

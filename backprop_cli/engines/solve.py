@@ -848,7 +848,9 @@ def _solve_function(
             f"        a{i} = _float(a{i})",
         ]
     src += [
-        "    if not (_tol > 0.0 and _tol < _inf):",
+        # tol = inf would converge at once (the reference refuses it); tol ≤ 0 never
+        # converges, so the unrolled rows need not refuse it: the loop below does
+        "    if not _tol < _inf:",
         "        return None",
         "    _ntol = -_tol",
         "    _r0 = " + xs[0],
@@ -884,6 +886,8 @@ def _solve_function(
         *bounds,
         f"_c = _c + {' + '.join(xs)}",
         "if _c - _c != 0.0:",
+        "    return None",
+        "if not _tol > 0.0:",
         "    return None",
         "_a = abs(_e)",
         f"_h = [{', '.join(f'_r{r}' for r in range(max(0, peel - 8), peel))}]",
