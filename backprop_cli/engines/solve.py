@@ -705,8 +705,8 @@ def _solve_function(
         steps = [f"_e / {f}" if k == 1 else f"(_e / {k}) / {f}" for f in fs]
         norm = []
     else:
-        steps = [f"_e * {f} / _n2" for f in fs]
-        norm = [f"_n2 = _fsum(({', '.join(f'{f} * {f}' for f in fs)},))"]
+        steps = [f"_e * {f} / _nn" for f in fs]  # not _n2: _n<i> are the variables' names
+        norm = [f"_nn = _fsum(({', '.join(f'{f} * {f}' for f in fs)},))"]
     if peel is None:
         peel = 9 if len(body.lines) <= 30 else 3
     invariant, variant, variant_names = _split_invariant(body.lines, set(xs))
