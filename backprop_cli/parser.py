@@ -130,8 +130,8 @@ def _parse_quick(text: str) -> list[tuple] | None:
     and ``2^-1`` is ``2^(-1)``. Unary signs wait with precedence 3 (between '*' and '^');
     markers (0) stand for an open '(' or call. The stack bounds the careful parser's
     nesting depth from above (every open bracket, waiting sign and waiting '^' is on it),
-    so a stack deeper than ``MAX_DEPTH`` hands over too. ``spans`` holds the (start, end)
-    of each finished operand.
+    so a stack deeper than ``MAX_DEPTH`` hands over too (checked where the careful
+    parser counts a level: brackets, signs, '^').
     """
     toks = quick_tokens(text)
     ntok = len(toks)
@@ -150,12 +150,11 @@ def _parse_quick(text: str) -> list[tuple] | None:
     out: list[tuple] = []
     emit = out.append
     first: dict[str, int] = {}  # assigned name -> its statement's index
-    uses: list[tuple[int, str]] = []  # (statement index, name) of every name read
-    use = uses.append
+    unassigned: set[str] = set()  # names read while not (yet) assigned
     statement = 0
     bare = False
     k = 0
-    pos = 0
+    pos = 0  # the end of the last token read
     while True:
         while k < ntok and kinds.get(toks[k][1]) == "sep":
             pos += len(toks[k][0]) + 1
@@ -175,8 +174,10 @@ def _parse_quick(text: str) -> list[tuple] | None:
             k += 1
             pos += len(toks[k][0]) + 1
             k += 1
-        spans: list[tuple[int, int]] = []  # (start, end) of each finished operand
-        ops: list[tuple] = []  # (precedence, op, start | implicit[, name, name end, nspans])
+        # Where operands start (an operand ends where the last token read does: every
+        # reduction happens when the token after its right operand arrives).
+        starts: list[int] = []
+        ops: list[tuple] = []  # (precedence, op, start | implicit[, name, name end, nstarts])
         expect = True  # an operand comes next
         after_num = False  # the last token read was a number
         while True:
@@ -206,7 +207,7 @@ def _parse_quick(text: str) -> list[tuple] | None:
                         if k + 1 < ntok and toks[k + 1][1] == "(":
                             if t not in functions:
                                 return None
-                            ops.append((0, "call", start, t, end, len(spans)))
+                            ops.append((0, "call", start, t, end, len(starts)))
                             if len(ops) > max_depth:
                                 return None
                             k += 1
@@ -219,12 +220,17 @@ def _parse_quick(text: str) -> list[tuple] | None:
                             emit((CONST, t, start, end))
                         else:
                             emit((NAME, t, start, end))
-                            use((statement, t))
+                            if t not in first:
+                                unassigned.add(t)
                         after_num = False
-                    spans.append((start, end))
+                    starts.append(start)
                     expect = False
-                elif kind == "-" or kind == "+" or kind == "(":
-                    ops.append((3, kind, start) if kind != "(" else (0, "(", start))
+                elif kind == "-" or kind == "+":
+                    ops.append((3, kind, start))
+                    if len(ops) > max_depth:
+                        return None
+                elif kind == "(":
+                    ops.append((0, "(", start))
                     if len(ops) > max_depth:
                         return None
                 else:
@@ -234,46 +240,53 @@ def _parse_quick(text: str) -> list[tuple] | None:
                 continue
             # an operator comes next
             prec = prec_of.get(kind)
-            implicit = False
-            if prec is None and ((kind is None and t[0] not in digits) or kind == "("):
-                if not after_num:
-                    return None
-                prec, kind, implicit = 2, "*", True  # '2w': the token is read next round
-            if prec is not None:
-                if prec < 4:
-                    while ops and ops[-1][0] >= prec:
+            if prec is None:
+                if (kind is None and t[0] not in digits) or kind == "(":
+                    if not after_num:
+                        return None
+                    # '2w': an implicit '*'; the token itself is read next round
+                    while ops and ops[-1][0] >= 2:
                         top = ops.pop()
                         if top[0] == 3:
-                            s, e = spans[-1]
-                            s = top[2]
-                            emit((UNARY, top[1], s, e))
-                            spans[-1] = (s, e)
+                            emit((UNARY, top[1], top[2], pos))
+                            starts[-1] = top[2]
                         else:
-                            e = spans.pop()[1]
-                            s = spans[-1][0]
-                            emit((BINARY, top[1], s, e, top[2]))
-                            spans[-1] = (s, e)
-                ops.append((prec, kind, implicit))
+                            starts.pop()
+                            emit((BINARY, top[1], starts[-1], pos, top[2]))
+                    ops.append((2, "*", True))
+                    expect = True
+                    continue
+            elif prec < 4:
+                while ops and ops[-1][0] >= prec:
+                    top = ops.pop()
+                    if top[0] == 3:
+                        emit((UNARY, top[1], top[2], pos))
+                        starts[-1] = top[2]
+                    else:
+                        starts.pop()
+                        emit((BINARY, top[1], starts[-1], pos, top[2]))
+                ops.append((prec, kind, False))
+                expect = True
+                k += 1
+                pos = end
+                continue
+            else:  # '^': right-associative, binds tightest; the careful parser counts its depth
+                ops.append((4, "^", False))
                 if len(ops) > max_depth:
                     return None
                 expect = True
-                if not implicit:
-                    k += 1
-                    pos = end
+                k += 1
+                pos = end
                 continue
             if kind == ")" or kind == "," or kind == "sep" or kind == "eof":
                 while ops and ops[-1][0]:
                     top = ops.pop()
                     if top[0] == 3:
-                        s, e = spans[-1]
-                        s = top[2]
-                        emit((UNARY, top[1], s, e))
-                        spans[-1] = (s, e)
+                        emit((UNARY, top[1], top[2], pos))
+                        starts[-1] = top[2]
                     else:
-                        e = spans.pop()[1]
-                        s = spans[-1][0]
-                        emit((BINARY, top[1], s, e, top[2]))
-                        spans[-1] = (s, e)
+                        starts.pop()
+                        emit((BINARY, top[1], starts[-1], pos, top[2]))
                 if kind == "sep" or kind == "eof":
                     if ops:
                         return None  # a bracket is still open
@@ -290,15 +303,15 @@ def _parse_quick(text: str) -> list[tuple] | None:
                     continue
                 ops.pop()
                 if marker[1] == "(":
-                    spans[-1] = (marker[2], end)
+                    starts[-1] = marker[2]
                 else:
                     _, _, nstart, name, nend, first_arg = marker
-                    nargs = len(spans) - first_arg
+                    nargs = len(starts) - first_arg
                     if nargs not in functions[name]:
                         return None
-                    del spans[first_arg:]
+                    del starts[first_arg:]
                     emit((CALL, name, nargs, nstart, end, nstart, nend))
-                    spans.append((nstart, end))
+                    starts.append(nstart)
                 after_num = False
                 k += 1
                 pos = end
@@ -309,15 +322,14 @@ def _parse_quick(text: str) -> list[tuple] | None:
             emit((EXPR,))
         else:
             first[target] = statement
-            emit((ASSIGN, target, tstart, tstart + len(target), tstart, spans[0][1]))
+            emit((ASSIGN, target, tstart, tstart + len(target), tstart, pos))
         statement += 1
     if not statement or pos != len(text.rstrip(" \t\r")):
         return None
-    # names: none read before (or in) its own assignment (the careful path words it)
-    for index, name in uses:
-        assigned = first.get(name)
-        if assigned is not None and assigned >= index:
-            return None
+    # a name read before it was assigned, then assigned (later, or by that very
+    # statement): used before its assignment (the careful path words it)
+    if not unassigned.isdisjoint(first):
+        return None
     return out
 
 
