@@ -282,6 +282,7 @@ def emit(
     # template and by nothing else.
     infos: list = [None] * n
     by_op: dict[str, tuple] = {}
+    powc_by_value: dict[float, tuple] = {}  # constant exponent -> info (see _templates)
     if fold:
         root = list(range(n))
         uses = [0] * n
@@ -296,7 +297,15 @@ def emit(
         if op == "var" or op == "const":
             continue
         if op == "powc":
-            info = _info(_templates(graph, node))
+            # its templates depend only on the exponent's value when that is a constant
+            e = nodes[node.inputs[1]]
+            if e.op == "const":
+                c = float(e.value)
+                info = powc_by_value.get(c)
+                if info is None:
+                    info = powc_by_value[c] = _info(_templates(graph, node))
+            else:
+                info = _info(_templates(graph, node))
         else:
             info = by_op.get(op)
             if info is None:
