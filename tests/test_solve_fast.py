@@ -1,6 +1,7 @@
-"""The generated Newton loop (engines.solve.solve_fast, solve(detail=False)) against the
-reference loop: the same status, message, result and rows on every case — both gradient
-modes, both splits, every status — and the fast path really taken when a run converges."""
+"""The generated Newton loop (engines.solve.solve_fast, solve(detail=False), and a
+compiled engines.solve.solver) against the reference loop: the same status, message,
+result and rows on every case — both gradient modes, both splits, every status — and the
+fast path really taken when a run converges."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import random
 import pytest
 
 import backprop_cli as bp
-from backprop_cli.engines.solve import FastSolveRun, _solve_reference, solve, solve_fast
+from backprop_cli.engines.solve import FastSolveRun, _solve_reference, solve, solve_fast, solver
 
 LESSON = "x = 2*w + b; y = b + 1; z = x*y"
 LONG = (
@@ -39,6 +40,12 @@ def same(program, start, target, vary=None, **kw):
     # only converged runs come back from the generated loop; it may hand a converged run to
     # the reference too (a row where a divergence or cycle check might fire)
     assert not isinstance(fast, FastSolveRun) or ref.result.status == "converged"
+    # the same setup compiled once (solver) gives the same run, and the same kind of run
+    bound = solver(program, vary, split=kw["split"], gradient=kw["gradient"], tol=kw["tol"],
+                   max_iter=kw["max_iter"])(start, target)  # fmt: skip
+    assert bound.result == ref.result or repr(bound.result) == repr(ref.result)
+    assert bound.iterations == ref.iterations or repr(bound.iterations) == repr(ref.iterations)
+    assert type(bound) is type(fast)
     return fast
 
 
@@ -305,3 +312,36 @@ def test_three_variables_split_gradient(gradient):
     assert run.result.status in ("converged", "max_iterations")
     if gradient == "refresh":
         assert isinstance(run, FastSolveRun) and run.result.output == pytest.approx(10.0, abs=1e-5)
+
+
+def test_solver_raises_like_the_reference_at_the_call():
+    p = bp.compile(LESSON)
+    start = {"w": 3.0, "b": 4.0}
+    for vary, kw in ((["b"], {"tol": 0.0}), (["b"], {"max_iter": 0}), (["b"], {"split": "odd"}),
+                     (["b"], {"gradient": "warm"}), (["y"], {}), (["y"], {"tol": -1.0})):  # fmt: skip
+        run = solver(p, vary, **kw)  # nothing raised when compiling the setup
+        with pytest.raises(bp.errors.InputError) as a:
+            run(start, 60.0)
+        with pytest.raises(bp.errors.InputError) as b:
+            solve(p, start, 60.0, vary, detail=True, **kw)
+        assert a.value.message == b.value.message
+    run = solver(p, ["b"], tol=1e-9)
+    for target in (float("inf"), float("nan")):
+        with pytest.raises(bp.errors.InputError):
+            run(start, target)
+    with pytest.raises(KeyError):
+        run({"w": 3.0}, 60.0)
+
+
+def test_solver_sweeps_targets_and_starts_like_solve():
+    """One compiled setup, many targets and starts: each run is solve()'s (W5 numbers)."""
+    p = bp.compile("(w*2+b)*(b+1)")
+    run = solver(p, ("b",), tol=1e-9)
+    first = run({"w": 3.0, "b": 4.0}, 60.0)
+    assert isinstance(first, FastSolveRun) and first.result.status == "converged"
+    assert first.result.values["b"] == pytest.approx((-7 + 265**0.5) / 2, abs=1e-9)
+    for target, b0 in itertools.product([60.0, 50.0, 10.0, 100.0, -2.0], [4.0, 0.5, 10.0, -3.0]):
+        got = run({"w": 3.0, "b": b0}, target)
+        want = solve(p, {"w": 3.0, "b": b0}, target, ("b",), tol=1e-9, detail=False)
+        assert got.result == want.result
+        assert got.iterations == want.iterations

@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 
@@ -1041,8 +1041,12 @@ def solve_fast(
     return _solve_setup(program, start, target, vary, split, gradient, tol, max_iter)
 
 
-def _solve_setup(program, start, target, vary, split, gradient, tol, max_iter):
-    """:func:`solve_fast` for a setup other than the last one: find (or generate) its loop."""
+def _loop_for(program, vary, split, gradient, max_iter):
+    """The generated loop for a setup (found or generated, cached on the program), or None
+    when there is none to run — an unknown split or gradient, a bad ``vary``, nothing
+    varied, max_iter not an int ≥ 1 — and the reference must answer (or word the error)."""
+    if split not in SPLITS or gradient not in GRADIENTS:
+        return None
     loops = program._loops
     try:
         key = ("solve", vary, split, gradient)
@@ -1051,25 +1055,76 @@ def _solve_setup(program, start, target, vary, split, gradient, tol, max_iter):
         key = ("solve", tuple(vary), split, gradient)
         loop = loops.get(key)
     if loop is None:
-        if split not in SPLITS or gradient not in GRADIENTS:
-            return _solve_reference(program, start, target, vary, split, gradient, tol, max_iter, False)
-        varied = check_vary(program, vary)  # raises the reference's InputError
+        try:
+            varied = check_vary(program, vary)
+        except InputError:  # the reference words it, after its own earlier checks
+            return None
         fn = _solve_function(program, varied, split, gradient) if varied else None
         loop = [fn, (program, varied, split, gradient), None]
         loops[key] = loop
     fn, setup = loop[0], loop[1]
     if fn is not None and key[1] is vary:  # a hashable vary: remember it for solve_fast
         loops["solve"] = (vary, split, gradient, fn.peel, fn)
+    if fn is None or not (isinstance(max_iter, int) and max_iter >= 1):
+        return None
+    if max_iter < fn.peel:  # the unrolled rows assume max_iter >= peel
+        fn = loop[2]
+        if fn is None:
+            fn = loop[2] = _solve_function(program, setup[1], split, gradient, peel=1)
+    return fn
+
+
+def _solve_setup(program, start, target, vary, split, gradient, tol, max_iter):
+    """:func:`solve_fast` for a setup other than the last one: find (or generate) its loop."""
+    fn = _loop_for(program, vary, split, gradient, max_iter)
     run = None
     try:
-        if fn is not None and max_iter >= 1:
-            if max_iter < fn.peel:  # the unrolled rows assume max_iter >= peel
-                fn = loop[2]
-                if fn is None:
-                    fn = loop[2] = _solve_function(program, setup[1], split, gradient, peel=1)
+        if fn is not None:
             run = fn(start, target, tol, max_iter)
     except (KeyError, TypeError, ValueError):  # the reference raises (or explains) it
         run = None
     if run is not None:
         return run
     return _solve_reference(program, start, target, vary, split, gradient, tol, max_iter, False)
+
+
+def solver(
+    program: Program,
+    vary: Sequence[str] | None = None,
+    *,
+    split: str = "even",
+    gradient: str = "refresh",
+    tol: float = 1e-5,
+    max_iter: int = 100,
+) -> Callable[[dict, float], SolveRun | FastSolveRun]:
+    """One solve setup compiled once: ``run(start, target)`` returns exactly what
+    ``solve(program, start, target, vary, split=…, gradient=…, tol=…, max_iter=…,
+    detail=False)`` returns, for any start and target.
+
+    What :func:`solve_fast` does on every call — find the setup's generated loop, check
+    the setup — is done here once, so a call is the generated loop itself plus one frame
+    (as ``program.function()`` is to ``value_and_grad``). For many starts or targets of one
+    problem (a sweep), and the benchmark's W5 fast path. Errors (a bad vary, tol,
+    max_iter, start or target) are the reference's, raised at the call: any run the
+    generated loop does not finish is the reference's.
+    """
+    fn = _loop_for(program, vary, split, gradient, max_iter)
+    reference = _solve_reference
+
+    if fn is None:
+
+        def run(start: dict, target: float):
+            return reference(program, start, target, vary, split, gradient, tol, max_iter, False)
+
+        return run
+
+    def run(start: dict, target: float):
+        try:
+            got = fn(start, target, tol, max_iter)
+            if got is not None:
+                return got
+        except (KeyError, TypeError, ValueError):  # the reference raises (or explains) it
+            pass
+        return reference(program, start, target, vary, split, gradient, tol, max_iter, False)
+
+    return run
