@@ -166,7 +166,12 @@ def _parse_quick(text: str) -> list[tuple] | None:
         target = None
         ws, t = toks[k]
         if k + 1 < ntok and toks[k + 1][1] == "=" and t[0] not in digits and kinds.get(t) is None:
-            if t in functions or t in constants or t in first or not name_is_plain(t):
+            if t in functions or t in constants or t in first:
+                return None
+            ok = plain.get(t)
+            if ok is None:
+                ok = plain[t] = name_is_plain(t)
+            if not ok:
                 return None
             tstart = pos + len(ws)
             target = t
