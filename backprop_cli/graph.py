@@ -133,16 +133,12 @@ def build(program: syntax.Flat | syntax.Program) -> Graph:
             name = after[1] if after[0] == ASSIGN else None
             i = len(nodes)
             s, e = entry[2], entry[3]
+            value = None
+            inputs: tuple[int, ...]
             if tag == NUM or tag == CONST:
                 value = float(entry[1]) if tag == NUM else constants[entry[1]]
-                sp = span(s, e)
-                expr = source[s:e] if e - s <= limit else excerpt(source, sp)
-                node = new(i, "const", (), name, expr, sp, value, True)
-                node.__class__ = node_cls
-                add(node)
-                push(i)
-                continue
-            if tag == BINARY:
+                op, inputs, constant = "const", (), True
+            elif tag == BINARY:
                 right = pop()
                 left = pop()
                 op = binary_ops[entry[1]]
@@ -150,7 +146,7 @@ def build(program: syntax.Flat | syntax.Program) -> Graph:
                 constant = rconst and nodes[left].constant
                 if op == "pow" and rconst:
                     op = "powc"
-                inputs: tuple[int, ...] = (left, right)
+                inputs = (left, right)
             elif tag == UNARY:
                 if entry[1] == "+":
                     continue  # the operand stays (and is named by an ASSIGN after it)
@@ -176,7 +172,7 @@ def build(program: syntax.Flat | syntax.Program) -> Graph:
                         break
             sp = span(s, e)
             expr = source[s:e] if e - s <= limit else excerpt(source, sp)
-            node = new(i, op, inputs, name, expr, sp, None, constant)
+            node = new(i, op, inputs, name, expr, sp, value, constant)
             node.__class__ = node_cls
             add(node)
             push(i)

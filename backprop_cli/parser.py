@@ -243,85 +243,74 @@ def _parse_quick(text: str) -> list[tuple] | None:
                 k += 1
                 pos = end
                 continue
-            # an operator comes next
+            # an operator comes next: first reduce every waiting operator that binds at
+            # least as tightly as `floor` (markers, 0, stop it)
             prec = prec_of.get(kind)
-            if prec is None:
-                if (kind is None and t[0] not in digits) or kind == "(":
-                    if not after_num:
-                        return None
-                    # '2w': an implicit '*'; the token itself is read next round
-                    while ops and ops[-1][0] >= 2:
-                        top = ops.pop()
-                        if top[0] == 3:
-                            emit((UNARY, top[1], top[2], pos))
-                            starts[-1] = top[2]
-                        else:
-                            starts.pop()
-                            emit((BINARY, top[1], starts[-1], pos, top[2]))
-                    ops.append((2, "*", True))
-                    expect = True
-                    continue
-            elif prec < 4:
-                while ops and ops[-1][0] >= prec:
-                    top = ops.pop()
-                    if top[0] == 3:
-                        emit((UNARY, top[1], top[2], pos))
-                        starts[-1] = top[2]
-                    else:
-                        starts.pop()
-                        emit((BINARY, top[1], starts[-1], pos, top[2]))
-                ops.append((prec, kind, False))
-                expect = True
-                k += 1
-                pos = end
-                continue
-            else:  # '^': right-associative, binds tightest; the careful parser counts its depth
-                ops.append((4, "^", False))
+            if prec == 4:  # '^': right-associative, binds tightest, reduces nothing; the
+                ops.append((4, "^", False))  # careful parser counts it as a level
                 if len(ops) > max_depth:
                     return None
                 expect = True
                 k += 1
                 pos = end
                 continue
-            if kind == ")" or kind == "," or kind == "sep" or kind == "eof":
-                while ops and ops[-1][0]:
-                    top = ops.pop()
-                    if top[0] == 3:
-                        emit((UNARY, top[1], top[2], pos))
-                        starts[-1] = top[2]
-                    else:
-                        starts.pop()
-                        emit((BINARY, top[1], starts[-1], pos, top[2]))
-                if kind == "sep" or kind == "eof":
-                    if ops:
-                        return None  # a bracket is still open
-                    break
-                if not ops:
-                    return None  # ')' or ',' outside brackets
-                marker = ops[-1]
-                if kind == ",":
-                    if marker[1] != "call":
-                        return None
-                    expect = True
+            implicit = False
+            if prec is not None:
+                floor = prec
+            elif (kind is None and t[0] not in digits) or kind == "(":
+                if not after_num:
+                    return None
+                floor = prec = 2  # '2w': an implicit '*'; the token itself is read next round
+                kind, implicit = "*", True
+            elif kind == ")" or kind == "," or kind == "sep" or kind == "eof":
+                floor = 1
+            else:
+                return None  # '=' out of place
+            while ops and ops[-1][0] >= floor:
+                top = ops.pop()
+                if top[0] == 3:
+                    emit((UNARY, top[1], top[2], pos))
+                    starts[-1] = top[2]
+                else:
+                    starts.pop()
+                    emit((BINARY, top[1], starts[-1], pos, top[2]))
+            if prec is not None:
+                ops.append((prec, kind, implicit))
+                expect = True
+                if not implicit:
                     k += 1
                     pos = end
-                    continue
-                ops.pop()
-                if marker[1] == "(":
-                    starts[-1] = marker[2]
-                else:
-                    _, _, nstart, name, nend, first_arg = marker
-                    nargs = len(starts) - first_arg
-                    if nargs not in functions[name]:
-                        return None
-                    del starts[first_arg:]
-                    emit((CALL, name, nargs, nstart, end, nstart, nend))
-                    starts.append(nstart)
-                after_num = False
+                continue
+            # a closer: ')' ',' or the end of the statement
+            if kind == "sep" or kind == "eof":
+                if ops:
+                    return None  # a bracket is still open
+                break
+            if not ops:
+                return None  # ')' or ',' outside brackets
+            marker = ops[-1]
+            if kind == ",":
+                if marker[1] != "call":
+                    return None
+                expect = True
                 k += 1
                 pos = end
                 continue
-            return None  # '=' out of place
+            ops.pop()
+            if marker[1] == "(":
+                starts[-1] = marker[2]
+            else:
+                _, _, nstart, name, nend, first_arg = marker
+                nargs = len(starts) - first_arg
+                if nargs not in functions[name]:
+                    return None
+                del starts[first_arg:]
+                emit((CALL, name, nargs, nstart, end, nstart, nend))
+                starts.append(nstart)
+            after_num = False
+            k += 1
+            pos = end
+            continue
         if target is None:
             bare = True
             emit((EXPR,))
