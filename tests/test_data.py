@@ -579,3 +579,18 @@ def test_help_examples_for_data_run_verbatim(tmp_path, monkeypatch):
     assert r.exit_code == 0
     flat = " ".join(r.stdout.split())
     assert "y = w·x + b + σ·ε with x uniform in [-1, 1]" in flat
+
+
+@pytest.mark.parametrize("json_flag", [[], ["--json"]])
+def test_data_output_that_cannot_be_written_fails_like_plot(tmp_path, json_flag):
+    """An unwritable --output is exit 1 ('the input was fine'), worded as --plot's and graph -o's."""
+    missing = str(tmp_path / "no-such-folder" / "points.csv")
+    r = CliRunner().invoke(app, ["data", "linear", "--output", missing, *json_flag], env=ENV)
+    assert r.exit_code == 1
+    assert r.stderr.startswith(f"error: cannot write '{missing}': No such file or directory")
+    if json_flag:
+        doc = strict(r.stdout)
+        assert doc["status"] == "output_error" and doc["error"]["kind"] == "output_error"
+    else:
+        assert r.stdout == ""
+    assert not (tmp_path / "no-such-folder").exists()

@@ -87,10 +87,10 @@ def _write(output, text: str) -> None:
     try:
         with open(output, "w", encoding="utf-8") as fh:
             fh.write(text)
-    except OSError as exc:
-        from ..errors import InputError
+    except OSError as exc:  # exit 1 with the words of --plot and graph --output
+        from ..errors import OutputError
 
-        raise InputError(f"--output {output}: cannot write ({exc.strerror})") from None
+        raise OutputError(f"cannot write '{output}': {exc.strerror or exc}") from None
 
 
 def _emit_json(kind, n, seed, sigma, params, columns, output) -> None:
