@@ -28,12 +28,14 @@ def local_partials(graph: Graph, vals: list, M) -> list[tuple]:
         try:
             parts = TABLE[node.op].partials(M, vals[node.id], *args)
         except (ArithmeticError, ValueError) as exc:
-            raise DomainError(
-                f"the derivative of `{graph.label(node.id)}` cannot be computed: {exc}",
-                graph.source,
-                node.span,
-                node=node.id,
-            ) from None
+            parts = _varying_partials(graph, node, M, vals[node.id], args)
+            if parts is None:
+                raise DomainError(
+                    f"the derivative of `{graph.label(node.id)}` cannot be computed: {exc}",
+                    graph.source,
+                    node.span,
+                    node=node.id,
+                ) from None
         for k, p in enumerate(parts):
             # a constant input's partial is never needed; a variable one must be finite
             if not graph.nodes[node.inputs[k]].constant and not all_finite(p):
@@ -62,3 +64,47 @@ def adjoints(graph: Graph, locals_: list[tuple], output: int | None = None) -> l
             contribution = a * locals_[i][k]
             adj[j] = contribution if adj[j] is None else adj[j] + contribution
     return [0.0 if a is None else a for a in adj]
+
+
+def _varying_partials(graph: Graph, node, M, out, args) -> tuple | None:
+    """The partials of a node whose rule raised, when only a constant input's partial
+    failed: ``(1e-308)^(-x)`` has a finite derivative in x, but its partial in the constant
+    base overflows. Such a partial is never needed (the compiled code does not compute it),
+    so it is recomputed with the namespace's functions answering NaN instead of raising,
+    and kept as NaN; None when an input that depends on a variable has no finite partial
+    (the caller reports the original error)."""
+    if not any(graph.nodes[j].constant for j in node.inputs):
+        return None
+    try:
+        parts = TABLE[node.op].partials(_forgiving(M), out, *args)
+    except (ArithmeticError, ValueError):
+        return None
+    for k, p in enumerate(parts):
+        if not graph.nodes[node.inputs[k]].constant and not all_finite(p):
+            return None
+    return tuple(parts)
+
+
+_FORGIVING: dict[int, tuple] = {}
+
+
+def _forgiving(M):
+    """``M`` with every function answering NaN where it would raise (built once per M)."""
+    got = _FORGIVING.get(id(M))
+    if got is not None and got[0] is M:
+        return got[1]
+    import math
+    from types import SimpleNamespace
+
+    def forgive(f):
+        def g(*a):
+            try:
+                return f(*a)
+            except (ArithmeticError, ValueError):
+                return math.nan
+
+        return g
+
+    ns = SimpleNamespace(**{k: forgive(v) if callable(v) else v for k, v in vars(M).items()})
+    _FORGIVING[id(M)] = (M, ns)
+    return ns
