@@ -71,11 +71,6 @@ def array_helpers() -> dict:
 _FLOAT_LITERAL = re.compile(r"-?[0-9]+\.?[0-9]*(?:e[-+]?[0-9]+)?")
 
 
-def _atomic(s: str) -> bool:
-    """A name or a float literal (``repr`` of a finite float): needs no parentheses."""
-    return s.isidentifier() or (s[0] in "0123456789-" and _FLOAT_LITERAL.fullmatch(s) is not None)
-
-
 class Body:
     """The emitted statements plus the expressions that hold each wanted result."""
 

@@ -349,12 +349,13 @@ def _char_error(text: str, i: int, prev: str | None) -> ParseError:
 #: unknown character, a non-ASCII (Greek) name, a number followed by a character that
 #: makes it suspicious ('.', '_', 'j', 'e'), '**', '//', '==' — goes to the careful
 #: per-character path in :func:`scan`, which decides (and words every error) as before.
-_FAST_TOKEN = (
-    r"(?:(?P<name>[A-Za-z_][A-Za-z0-9_]*+)(?![^\x00-\x7f])"
-    r"|(?P<num>(?>(?:[0-9]++\.?+[0-9]*+|\.[0-9]++)(?:[eE][+-]?+[0-9]++)?+))(?![._jJeE_])"
-    r"|(?P<op>[-+^(),;\n]|\*(?!\*)|/(?!/)|=(?!=)))"
+_WS_RUN = r"[ \t\r]*+"
+_NAME_TOKEN = r"[A-Za-z_][A-Za-z0-9_]*+(?![^\x00-\x7f])"
+_NUM_TOKEN = r"(?>(?:[0-9]++\.?+[0-9]*+|\.[0-9]++)(?:[eE][+-]?+[0-9]++)?+)(?![._jJeE_])"
+_OP_TOKEN = r"[-+^(),;\n]|\*(?!\*)|/(?!/)|=(?!=)"
+_FAST = re.compile(
+    f"{_WS_RUN}(?:(?P<name>{_NAME_TOKEN})|(?P<num>{_NUM_TOKEN})|(?P<op>{_OP_TOKEN}))"
 )
-_FAST = re.compile(r"[ \t\r]*+" + _FAST_TOKEN)
 _KIND = {"+": "+", "-": "-", "^": "^", "(": "(", ")": ")", ",": ",", ";": "sep", "\n": "sep",
          "*": "*", "/": "/", "=": "="}  # fmt: skip
 
@@ -363,11 +364,7 @@ _KIND = {"+": "+", "-": "-", "^": "^", "(": "(", ")": ")", ",": ",", ";": "sep",
 #: ``(whitespace, token)`` pair per match, in C. It *skips* what it cannot match, so a
 #: caller must check that the pairs cover the text (:func:`quick_tokens` users compare the
 #: end of the last token with the end of the text) and otherwise use :func:`scan`.
-_QUICK = re.compile(
-    r"([ \t\r]*+)((?:[A-Za-z_][A-Za-z0-9_]*+)(?![^\x00-\x7f])"
-    r"|(?>(?:[0-9]++\.?+[0-9]*+|\.[0-9]++)(?:[eE][+-]?+[0-9]++)?+)(?![._jJeE_])"
-    r"|[-+^(),;\n]|\*\*|\*|/(?!/)|=(?!=))"
-)
+_QUICK = re.compile(f"({_WS_RUN})({_NAME_TOKEN}|{_NUM_TOKEN}|\\*\\*|{_OP_TOKEN})")
 #: token text -> kind for the operator tokens of :data:`_QUICK` (names and numbers: absent)
 QUICK_KINDS = {**_KIND, "**": "^"}
 

@@ -8,6 +8,8 @@ import pytest
 
 import backprop_cli
 from backprop_cli.graph import Node, build
+from backprop_cli import parser
+from backprop_cli.lexer import prepare_source
 from backprop_cli.parser import parse, parse_flat
 
 
@@ -41,6 +43,9 @@ def test_nodes_are_frozen_nodes():
     assert g.nodes[2] == Node(2, "mul", (0, 1), None, "2*w", g.nodes[2].span, None, False)
 
 
-@pytest.mark.parametrize("text", ["x = 2*w + b; y = b + 1; z = x*y", "λ = 2; λ*x", "-3^2 + 2w"])
+@pytest.mark.parametrize("text", ["x = 2*w + b; y = b + 1; z = x*y", "y = pow(x, 2) + log(x, 3)",
+                                  "-3^2 + 2w", "x = w; y = +x; z = y"])  # fmt: skip
 def test_tree_and_flat_build_the_same_graph(text):
+    """The quick parser's flat form (these texts take it) and the careful tree, flattened."""
+    assert parser._parse_quick(prepare_source(text)) is not None
     assert build(parse(text)) == build(parse_flat(text))

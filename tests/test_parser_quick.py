@@ -88,7 +88,9 @@ def test_parse_flat_gives_careful_errors():
 
 def test_parse_flat_of_declined_valid_text_is_the_flattened_tree():
     """Greek names, and nesting past the quick parser's bound, take the careful path."""
-    for text in ["λ = 2; λ*x", "a + b*(c + d*(x))" * 1]:
+    deep = "a" + "+b*(c" * 100 + "+x" + ")" * 100  # 300 waiting operators; careful depth 100
+    for text in ["λ = 2; λ*x", deep]:
+        assert parser._parse_quick(prepare_source(text)) is None
         got = parser.parse_flat(text)
         assert got.entries == syntax.flatten(parser.parse(text)).entries
         assert got.source == text
