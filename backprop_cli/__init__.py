@@ -14,7 +14,7 @@ __all__ = ["compile", "__version__"]
 
 
 def compile(text: str, output: str | None = None):  # noqa: A001 - the public verb
-    """Parse *text* into a :class:`backprop_cli.program.Program` (never evaluates it)."""
-    from .program import compile_program
+    """Parse *text* into a :class:`backprop_cli.core.program.Program` (never evaluates it)."""
+    from .core.program import compile_program
 
     return compile_program(text, output=output)

@@ -264,7 +264,7 @@ def bind(
     program, dataset: Dataset, mapping: dict[str, str] | None = None, at: dict | None = None
 ) -> Binding:
     """Columns named like variables bind to them; ``mapping`` overrides; the rest are parameters."""
-    from .program import suggest
+    from .core.program import suggest
 
     mapping = mapping or {}
     at = at or {}

@@ -466,9 +466,9 @@ def bench_w3(cfg: Config, rows: list[Row]) -> None:
             yard.append(time.perf_counter() - t0)
     n_ops = sum(1 for n in p.nodes if n.op not in ("var", "const", "id"))
     # where the compile time goes: parse, graph, code generation (emit + Python's compile)
-    from backprop_cli.graph import build
-    from backprop_cli.parser import parse_flat
-    from backprop_cli.program import Program
+    from backprop_cli.core.graph import build
+    from backprop_cli.lang.parser import parse_flat
+    from backprop_cli.core.program import Program
 
     parts: dict[str, list[float]] = {"parse": [], "graph": [], "codegen": []}
     for _ in range(cfg.compile_runs):

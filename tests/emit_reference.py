@@ -1,4 +1,4 @@
-"""The emitter of ``backprop_cli.codegen.emit`` as it was before it was tuned for speed
+"""The emitter of ``backprop_cli.compiler.codegen.emit`` as it was before it was tuned for speed
 (commit 0e1e86a), kept verbatim as the reference: tests/test_codegen_emit.py checks that
 the tuned ``emit`` returns exactly what this returns (lines, value, grads, ref, adj, guards)
 for a corpus of programs. Only the function names differ; the template analysis it shares
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from backprop_cli.codegen import (
+from backprop_cli.compiler.codegen import (
     _FLOAT_LITERAL,
     MAX_INLINE,
     MAX_TERMS,
@@ -23,8 +23,8 @@ from backprop_cli.codegen import (
     _template_prec,
     _templates,
 )
-from backprop_cli.graph import Graph
-from backprop_cli.primitives import TABLE
+from backprop_cli.core.graph import Graph
+from backprop_cli.core.primitives import TABLE
 
 
 def _prec_of(s: str, prec: dict[str, int]) -> int:

@@ -20,7 +20,7 @@ import math
 from dataclasses import dataclass
 
 import backprop_cli
-from backprop_cli.graph import forward
+from backprop_cli.core.graph import forward
 
 FD_STEP = 1e-6
 FD_RTOL = 1e-6

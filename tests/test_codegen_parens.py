@@ -15,8 +15,8 @@ import random
 import pytest
 
 import backprop_cli
-from backprop_cli import codegen
-from backprop_cli.primitives import TABLE
+from backprop_cli.compiler import codegen
+from backprop_cli.core.primitives import TABLE
 
 #: an operand of each precedence the emitter records (codegen.P_*), with that precedence
 OPERANDS = [

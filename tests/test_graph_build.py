@@ -7,10 +7,10 @@ import dataclasses
 import pytest
 
 import backprop_cli
-from backprop_cli.graph import Node, build
-from backprop_cli import parser
-from backprop_cli.lexer import prepare_source
-from backprop_cli.parser import parse, parse_flat
+from backprop_cli.core.graph import Node, build
+from backprop_cli.lang import parser
+from backprop_cli.lang.lexer import prepare_source
+from backprop_cli.lang.parser import parse, parse_flat
 
 
 def ops(text: str) -> list[tuple]:

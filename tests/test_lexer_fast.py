@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backprop_cli import lexer
+from backprop_cli.lang import lexer
 from backprop_cli.errors import LimitError, ParseError
 
 ALPHABET = "0123456789.eEjJxXbBoO_ \t\r\n+-*/^(),;=:wzα$µ\u2212"
@@ -57,7 +57,7 @@ def test_token_span_equality_and_repr():
 
 def test_make_span_is_a_span():
     from backprop_cli.errors import Span
-    from backprop_cli.syntax import make_span
+    from backprop_cli.lang.syntax import make_span
 
     # make_span fills the slots without Span.__init__: only valid while __init__ does nothing more
     assert not hasattr(Span, "__post_init__")

@@ -18,7 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 import backprop_cli
-from backprop_cli import primitives
+from backprop_cli.core import primitives
 from backprop_cli.cli import app
 from backprop_cli.engines.check import check
 from tests.oracles import FD_RTOL, assert_four_ways, central_difference, close

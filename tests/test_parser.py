@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 
 from backprop_cli import limits
 from backprop_cli.errors import LimitError, ParseError, Span
-from backprop_cli.lexer import tokenize
-from backprop_cli.parser import parse
-from backprop_cli.syntax import Assign, Binary, Call, Const, Name, Num, Unary
+from backprop_cli.lang.lexer import tokenize
+from backprop_cli.lang.parser import parse
+from backprop_cli.lang.syntax import Assign, Binary, Call, Const, Name, Num, Unary
 
 # A quick profile by default; PARSER_EXAMPLES=5000 for a thorough run.
 FAST = settings(
@@ -604,7 +604,7 @@ def test_every_character_up_to_u3000_is_a_token_or_a_pointed_error():
 def test_reserved_words_cover_this_pythons_keywords():
     import keyword
 
-    from backprop_cli.lexer import RESERVED_WORDS
+    from backprop_cli.lang.lexer import RESERVED_WORDS
 
     assert set(keyword.kwlist) | set(keyword.softkwlist) <= RESERVED_WORDS
     for word in ("_", "match", "type", "async", "await"):

@@ -13,9 +13,10 @@ import pytest
 from hypothesis import given, note
 from hypothesis import strategies as st
 
-from backprop_cli import limits, parser, syntax
+from backprop_cli import limits
+from backprop_cli.lang import parser, syntax
 from backprop_cli.errors import BackpropError
-from backprop_cli.lexer import prepare_source
+from backprop_cli.lang.lexer import prepare_source
 
 
 def careful(text: str):

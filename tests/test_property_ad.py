@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 import backprop_cli
 from backprop_cli.errors import BackpropError, DomainError
-from backprop_cli.graph import forward
+from backprop_cli.core.graph import forward
 from tests.oracles import close
 
 VARS = ("x", "y", "z")

@@ -129,7 +129,7 @@ def parse_at(items: list[str] | None, option: str = "--at") -> dict[str, float]:
 
 def check_names(program, values: dict[str, float], option: str = "--at") -> None:
     """Every name given must be an input variable of the program."""
-    from ..program import suggest
+    from ..core.program import suggest
 
     for name in values:
         if name not in program.variables:

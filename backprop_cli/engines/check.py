@@ -14,8 +14,8 @@ import math
 from dataclasses import dataclass
 
 from ..errors import DomainError
-from ..graph import forward
-from ..program import Program
+from ..core.graph import forward
+from ..core.program import Program
 
 AD_RTOL = 1e-9
 FD_RTOL = 1e-5

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 
 from ..errors import DomainError
 from ..limits import MAX_SWEEP
-from ..program import Program
+from ..core.program import Program
 from .optimizers import SGD, CurvatureError, Optimizer, make
 
 DEFAULT_TOL = 1e-5
@@ -531,7 +531,7 @@ class _Run:
 _CHUNKS: weakref.WeakKeyDictionary[Program, dict] = weakref.WeakKeyDictionary()
 #: rows per pass of the generated loop (the new points are recorded with one extend per
 #: pass): 16 for small bodies; longer bodies take 8 or 4 (the code grows with the square
-#: of the unrolling through the early exits, and CPython compiles ~1.5 µs a statement)
+#: of the unrolling through the early exits, and CPython's compile time grows with it)
 UNROLL = 16
 
 
@@ -558,7 +558,7 @@ def _chunk_function(program: Program, names: Sequence[str], tol: float = 1.0) ->
     cache = _CHUNKS.setdefault(program, {})
     key = (tuple(names), tol == 0.0)
     if key not in cache:
-        from ..codegen import emit
+        from ..compiler.codegen import emit
 
         body = emit(program.graph, names, program.output, indent="")
         cache[key] = _Loops(
@@ -569,7 +569,7 @@ def _chunk_function(program: Program, names: Sequence[str], tol: float = 1.0) ->
 
 class _Loops:
     """One body's generated loops, each compiled on first use (a run needs one of the two:
-    CPython compiles ~1.8 ms for a small body). Holds no reference to the program (the
+    compiling one costs more than a short run). Holds no reference to the program (the
     cache is keyed weakly by it)."""
 
     def __init__(self, body, n: int, tol_zero: bool, lower_bound: float) -> None:
@@ -857,7 +857,7 @@ def _generate_chunk(body, n: int, tol_zero: bool, upper_only: bool, prove):
     """One of :func:`_chunk_function`'s loops for the emitted ``body``; ``upper_only``
     tests the loss only against hi (for losses that cannot fall below lo); with ``prove``
     (:func:`_interval_function`) each pass may run untested inside a proven box."""
-    from ..codegen import inline_single_use, scalar_helpers
+    from ..compiler.codegen import inline_single_use, scalar_helpers
 
     xs = [f"a{i}" for i in range(n)]
     with_tol = not tol_zero

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ..graph import forward, needed_by
-from ..program import Program
+from ..core.graph import forward, needed_by
+from ..core.program import Program
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 
 from ..data import Binding, Dataset
 from ..errors import DomainError, InputError
-from ..program import Program
+from ..core.program import Program
 
 REDUCTIONS = ("mean", "sum")
 BLOCK = 1 << 16  # rows per compiled call when a batch is swept in blocks (cache-sized temporaries)
@@ -85,8 +85,8 @@ class Objective:
         return self.dataset.rows
 
     def _compile(self):
-        from ..codegen import build_functions
-        from ..program import _require_finite
+        from ..compiler.codegen import build_functions
+        from ..core.program import _require_finite
 
         program, key = self.program, self.key
 

@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 
 from ..errors import DomainError, InputError
-from ..program import Program
+from ..core.program import Program
 
 STATUSES = (
     "converged",
@@ -131,7 +131,7 @@ class SolveRun:
 
 def check_vary(program: Program, vary: Sequence[str] | None) -> tuple[str, ...]:
     """The varied names (default: every input variable), each an input variable, no repeats."""
-    from ..program import suggest
+    from ..core.program import suggest
 
     if not vary:
         return tuple(program.variables)
@@ -687,7 +687,7 @@ def _solve_function(
     once, in row 0; their values, and the guards and partials among them, are tested with
     row 0's and do not change, so later rows neither recompute nor re-test them.
     """
-    from ..codegen import emit, scalar_helpers
+    from ..compiler.codegen import emit, scalar_helpers
 
     names = tuple(program.variables)
     body = emit(program.graph, names, program.output, indent="")

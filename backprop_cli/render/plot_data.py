@@ -72,7 +72,7 @@ def _curve(program, node: int, inp: str, grid, values: dict):
     import numpy as np
 
     from ..errors import DomainError
-    from ..program import Program
+    from ..core.program import Program
 
     sub = Program(program.graph, node)
     point = {v: 0.0 for v in program.variables}

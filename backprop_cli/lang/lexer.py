@@ -25,8 +25,8 @@ import unicodedata
 from collections.abc import Iterator
 from functools import lru_cache
 
-from . import limits
-from .errors import LimitError, ParseError, Span
+from .. import limits
+from ..errors import LimitError, ParseError, Span
 from .syntax import make_span as _make_span
 
 __all__ = ["QUICK_KINDS", "RESERVED_WORDS", "Token", "name_is_plain", "prepare_source", "quick_tokens", "tokenize"]
@@ -38,10 +38,9 @@ class Token:
     """One token: its kind, its exact source text, its span, and for numbers the float value.
 
     A plain slotted class, not a frozen dataclass: a frozen dataclass's ``__init__`` sets
-    each field through ``object.__setattr__`` (~0.5 µs a token, a third of the lexer's time
-    on long programs). The span is kept as two ints (``start``, ``end``) and the
-    :class:`Span` is made on access (a Span costs ~0.3 µs to build; the parser reads the
-    ints). Treat tokens as immutable; equality, hash and repr are a dataclass's.
+    each field through ``object.__setattr__`` (a large share of the lexer's time on long
+    programs; benchmarks/README.md). The span is kept as two ints (``start``, ``end``) and the
+    :class:`Span` is made on access (the parser reads the ints). Treat tokens as immutable; equality, hash and repr are a dataclass's.
     """
 
     __slots__ = ("kind", "text", "start", "end", "value")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
 from . import dual, reverse
-from .errors import DomainError, InputError
+from ..errors import DomainError, InputError
 from .graph import Graph, Node, build, forward
 
 
@@ -205,7 +205,7 @@ class Program:
         return key
 
     def _compile(self, key: tuple[str, ...]) -> Callable:
-        from .codegen import build_functions
+        from ..compiler.codegen import build_functions
 
         def diagnose(values: tuple):
             """The reference interpreter explains a failure (or, on a false alarm, answers)."""
@@ -230,7 +230,7 @@ class Program:
         """
         vg = self._vg
         if vg is None:
-            from .codegen import build_dict_function
+            from ..compiler.codegen import build_dict_function
 
             vg = build_dict_function(self.function(), self.graph.variables, self._value_and_grad_slow)
             vg.__doc__ = Program.value_and_grad.__doc__
@@ -279,9 +279,8 @@ def gc_paused():
     Parsing, building and code generation allocate tens of thousands of small objects for
     a long program; the collector's many passes over them during compilation find no
     garbage (what is not kept is freed by reference counting). Paused, the new objects
-    that survive are looked at once, by the first collection afterwards: ~3 % of a
-    compile of the 1000-operation benchmark program, counted over repeated compiles
-    (callgrind, 159.3M → 154.5M instructions). The collector runs again afterwards — only
+    that survive are looked at once, by the first collection afterwards (the saving is in
+    benchmarks/README.md). The collector runs again afterwards — only
     if it was on: a caller's gc.disable() is respected.
     """
     if not gc.isenabled():
@@ -295,7 +294,7 @@ def gc_paused():
 
 
 def compile_program(text: str, output: str | None = None) -> Program:
-    from .parser import parse_flat
+    from ..lang.parser import parse_flat
 
     with gc_paused():
         return Program(build(parse_flat(text))).with_output(output)

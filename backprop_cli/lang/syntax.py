@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import MISSING, dataclass, fields
 
-from .errors import Span
+from ..errors import Span
 
 
 _new = object.__new__
@@ -18,7 +18,7 @@ _set_end = Span.__dict__["end"].__set__
 
 
 def make_span(start: int, end: int) -> Span:
-    """``Span(start, end)`` in ~60 % of the time: fills the two slots directly.
+    """``Span(start, end)``, faster: fills the two slots directly.
 
     Span's generated ``__init__`` does nothing else (no ``__post_init__``; a test keeps it
     so); equality, hash, repr and frozenness are the dataclass's.
@@ -33,8 +33,7 @@ def cheap_init(cls):
     """Give a frozen, slotted dataclass an ``__init__`` that fills the slots directly.
 
     The generated ``__init__`` of a frozen dataclass sets every field through
-    ``object.__setattr__`` (~0.1 µs a field); calling the slots' own descriptors is about
-    twice as fast, which matters for the thousands of nodes of a long program. Everything
+    ``object.__setattr__``; calling the slots' own descriptors is faster, which matters for the thousands of nodes of a long program. Everything
     else stays the dataclass's: frozen, equality, hash, repr, ``dataclasses.replace``.
     """
     names = [f.name for f in fields(cls)]
@@ -122,8 +121,11 @@ class Assign:
 
 @cheap_init
 @dataclass(frozen=True, slots=True)
-class Program:
-    """Statements in order; the last may be a bare expression (the output)."""
+class Script:
+    """A parsed program: statements in order; the last may be a bare expression (the output).
+
+    (Named apart from :class:`backprop_cli.core.program.Program`, the compiled program.)
+    """
 
     statements: tuple[Assign | Expr, ...]
     source: str
@@ -134,8 +136,7 @@ class Program:
 # are the entries just before it, and each statement ends with an ASSIGN or EXPR entry.
 # Spans are (start, end) ints. This is what the graph builder reads: it needs no tree
 # walk, and a long program costs one tuple per node instead of a node object plus a Span
-# (building and walking the tree of the 1000-operation benchmark program was ~14 % of
-# compiling it).
+# (the tree's share of a compile: benchmarks/README.md).
 #
 #   (NUM, value, start, end)            (CONST, name, start, end)    (NAME, name, start, end)
 #   (UNARY, op, start, end)             (BINARY, op, start, end, implicit)
@@ -152,7 +153,7 @@ class Flat:
     source: str
 
 
-def flatten(program: Program) -> Flat:
+def flatten(program: Script) -> Flat:
     """The flat form of a syntax tree (iterative: left-deep chains can be 10 000 deep)."""
     out: list[tuple] = []
     append = out.append

@@ -18,8 +18,8 @@ it names the node, its span and the offending value (a DomainError), or — if t
 false — returns its own, equal, result. The reverse sweep is simplified while emitting:
 adjoint 1 is not multiplied, a partial of ±1 is a copy or a negation, an adjoint that is
 one name or literal is an alias rather than a new variable, each adjoint is written once
-as the sum of all its contributions (CPython's ``compile()`` costs ~1.5 µs a statement,
-the largest part of compiling a long program), and an adjoint read only once is folded
+as the sum of all its contributions (CPython's ``compile()`` pays per statement: the
+largest part of compiling a long program), and an adjoint read only once is folded
 into its reader. Accumulation never updates in place, so numpy arrays are never aliased
 and mutated.
 """
@@ -30,8 +30,8 @@ import math
 import re
 from typing import Callable, Sequence
 
-from .graph import Graph
-from .primitives import LN2, LN10, SCALAR, TABLE, array_namespace
+from ..core.graph import Graph
+from ..core.primitives import LN2, LN10, SCALAR, TABLE, array_namespace
 
 #: op -> the inputs where an infinite value can vanish (x/inf = 0, atan(inf) = pi/2,
 #: min(inf, 1) = 1, 2^-inf = 0 …). Python float arithmetic overflows to inf silently, and an
@@ -251,7 +251,7 @@ def emit(
     result is not stored: its expression is written, parenthesised, into its one reader
     (the same float operations in the same order; ``Body.ref`` then holds that expression).
 
-    Tuned for speed (it is ~20 % of compiling a long program): side lists indexed by node
+    Tuned for speed (a sizeable share of compiling a long program): side lists indexed by node
     id, template facts and formatters looked up once per node. The dicts keyed by
     generated strings (``prec``, ``fdepth``, ``depth``) stay keyed by strings on purpose:
     two nodes can produce the same string (an alias, ``x^1``), and the output depends on

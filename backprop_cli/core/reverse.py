@@ -9,7 +9,7 @@ itself: ∂z/∂b = 5·1 + 10·1 = 15. The sweep is a loop over nodes in reverse
 
 from __future__ import annotations
 
-from .errors import DomainError
+from ..errors import DomainError
 from .graph import Graph, all_finite
 from .primitives import TABLE
 

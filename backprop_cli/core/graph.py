@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from . import syntax
-from .errors import DomainError, Span
-from .syntax import cheap_init
+from ..lang import syntax
+from ..errors import DomainError, Span
+from ..lang.syntax import cheap_init
 from .primitives import BINARY_OPS, FUNCTION_OPS, TABLE, namespace_for
-from .primitives_names import CONSTANTS
+from ..lang.names import CONSTANTS
 
 
 @cheap_init  # a slot-descriptor __init__: about half the construction time, same dataclass
@@ -65,8 +65,8 @@ def excerpt(source: str, span: Span, limit: int = EXPR_CHARS) -> str:
 class _NewNode:
     """:class:`Node`'s slots with an ordinary ``__init__``. :func:`build` makes each node as
     one of these and then makes it a Node (same slots, so ``__class__`` may be reassigned):
-    a frozen Node's own ``__init__`` sets each slot through its descriptor, about twice the
-    cost (~5 % of compiling the 1000-operation benchmark program). The result is an
+    a frozen Node's own ``__init__`` sets each slot through its descriptor, which costs
+    more (benchmarks/README.md). The result is an
     ordinary frozen Node."""
 
     __slots__ = Node.__slots__
@@ -82,10 +82,10 @@ class _NewNode:
         self.constant = constant
 
 
-def build(program: syntax.Flat | syntax.Program) -> Graph:
+def build(program: syntax.Flat | syntax.Script) -> Graph:
     """Lower a parsed program to a graph. The parser has already checked names and limits.
 
-    Reads the flat form (:func:`backprop_cli.parser.parse_flat`); a syntax tree is
+    Reads the flat form (:func:`backprop_cli.lang.parser.parse_flat`); a syntax tree is
     flattened first. One pass in post-order with a stack of node ids: a name is its node
     (an assigned intermediate, or an input variable created on first use), a number or
     constant a new "const" node, an operation a new node over the ids it pops. Unary '+'

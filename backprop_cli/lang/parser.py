@@ -1,12 +1,11 @@
-"""Parser: tokens to a :class:`~backprop_cli.syntax.Program`; never evaluates anything.
+"""Parser: tokens to a :class:`~backprop_cli.lang.syntax.Script`; never evaluates anything.
 
 Two readers of one grammar. :func:`parse` is the careful recursive-descent parser below:
 the reference, and the only place errors are worded. :func:`parse_flat` — what
 ``backprop_cli.compile`` uses — first tries :func:`_parse_quick`, a one-loop
 operator-precedence reader that writes the flat form directly and declines (None) at the
 first sign of anything unusual; declined text goes to :func:`parse`. The quick reader
-exists for speed (a 1000-operation program: ~10 ms with the careful parser, ~4 ms
-quick); tests/test_parser_quick.py holds it to the careful one.
+exists for speed (benchmarks/README.md, W3); tests/test_parser_quick.py holds it to the careful one.
 
 Grammar (``sep`` is ``;`` or a newline; the parser always ends by requiring end of input)::
 
@@ -54,12 +53,12 @@ from __future__ import annotations
 import difflib
 import sys
 
-from . import limits
-from .errors import LimitError, ParseError, Span
+from .. import limits
+from ..errors import LimitError, ParseError, Span
 from .lexer import QUICK_KINDS, Token, name_is_plain, prepare_source, quick_tokens, scan
-from .primitives_names import CONSTANTS, FUNCTIONS
+from .names import CONSTANTS, FUNCTIONS
 from .syntax import ASSIGN, BINARY, CALL, CONST, EXPR, NAME, NUM, UNARY, Flat, flatten
-from .syntax import Assign, Binary, Call, Const, Expr, Name, Num, Program, Unary
+from .syntax import Assign, Binary, Call, Const, Expr, Name, Num, Script, Unary
 from .syntax import make_span as _span
 
 __all__ = ["parse", "parse_flat"]
@@ -68,7 +67,7 @@ _ATOM_START = ("num", "name", "(")
 
 
 def parse_flat(text: str) -> Flat:
-    """:func:`parse`, in the flat form the graph builder reads (:mod:`backprop_cli.syntax`).
+    """:func:`parse`, in the flat form the graph builder reads (:mod:`backprop_cli.lang.syntax`).
 
     Ordinary valid programs are read by the quick parser; everything else, every error
     included, by the careful one (then flattened), so errors are worded in one place.
@@ -80,8 +79,8 @@ def parse_flat(text: str) -> Flat:
     return flatten(parse(text))
 
 
-def parse(text: str) -> Program:
-    """Parse *text* into a Program, or raise ParseError / LimitError with the source and a span.
+def parse(text: str) -> Script:
+    """Parse *text* into a Script, or raise ParseError / LimitError with the source and a span.
 
     The careful recursive-descent parser: the reference for :func:`parse_flat`.
     """
@@ -112,9 +111,9 @@ def _parse_quick(text: str) -> list[tuple] | None:
     """The flat form of an ordinary, valid program in one loop, or None: ask :class:`_Parser`.
 
     The careful parser above is the reference and the only one that words errors. This
-    one reads :func:`~backprop_cli.lexer.quick_tokens` with an operator-precedence
+    one reads :func:`~backprop_cli.lang.lexer.quick_tokens` with an operator-precedence
     (shunting-yard) loop — no Token objects, no call per grammar level, no tree: each
-    node is written as its flat entry (:mod:`backprop_cli.syntax`) the moment it is
+    node is written as its flat entry (:mod:`backprop_cli.lang.syntax`) the moment it is
     complete, which is post-order. It returns None at the first thing that is not plainly
     valid: a character the quick tokens skip (checked at the end: the last token must end
     where the text does, bar trailing blanks), a name or number :func:`scan` would refuse
@@ -434,7 +433,7 @@ class _Parser:
 
     # -- grammar --------------------------------------------------------------------------
 
-    def program(self) -> Program:
+    def program(self) -> Script:
         statements: list[Assign | Expr] = []
         bare: Expr | None = None
         while True:
@@ -465,7 +464,7 @@ class _Parser:
                 raise self.bad_statement_end()
         if not statements:
             raise self.error("empty expression", _span(len(self.text), len(self.text)))
-        return Program(tuple(statements), self.text)
+        return Script(tuple(statements), self.text)
 
     def bad_statement_end(self) -> ParseError:
         tok = self.tok
@@ -730,7 +729,7 @@ def _names_in(expr: Expr) -> list[Name]:
     return found
 
 
-def _check_names(program: Program, uses: list[list[Name]] | None = None) -> None:
+def _check_names(program: Script, uses: list[list[Name]] | None = None) -> None:
     """Refuse double assignment and use before assignment, in statement order.
 
     ``uses``: the Name nodes of each statement in source order, as the parser met them
