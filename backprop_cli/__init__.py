@@ -8,12 +8,20 @@ Public API (no heavy imports here; numpy loads only when arrays are used):
     (50.0, {'w': 10.0, 'b': 15.0})
 """
 
+from __future__ import annotations
+
+# typing.TYPE_CHECKING without importing typing: `import backprop_cli` stays cheap
+# (type checkers treat any name TYPE_CHECKING as true)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .core.program import Program
+
 __version__ = "0.1.0"
 
 __all__ = ["compile", "__version__"]
 
 
-def compile(text: str, output: str | None = None):  # noqa: A001 - the public verb
+def compile(text: str, output: str | None = None) -> Program:  # noqa: A001 - the public verb
     """Parse *text* into a :class:`backprop_cli.core.program.Program` (never evaluates it)."""
     from .core.program import compile_program
 

@@ -41,7 +41,7 @@ from .commands import help_text  # noqa: E402
 try:  # Typer ≥ 0.26 vendors Click
     from typer import _click as click
 except ImportError:  # pragma: no cover - older Typer
-    import click
+    import click  # type: ignore[no-redef]  # the same API, unvendored
 
 
 def _wants_json(args: list[str]) -> bool:

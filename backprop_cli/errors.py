@@ -8,6 +8,10 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class ExitCode(IntEnum):
@@ -130,9 +134,9 @@ class BackpropError(Exception):
             lines.append(f"hint: {escape_controls(self.hint)}")
         return "\n".join(lines)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         loc = self.location()
-        doc = {"kind": self.kind, "message": self.message}
+        doc: dict[str, Any] = {"kind": self.kind, "message": self.message}
         if self.span is not None:
             doc["span"] = [self.span.start, self.span.end]
         if loc:
@@ -173,12 +177,20 @@ class DomainError(BackpropError):
     exit_code = ExitCode.FAILED
     kind = "domain_error"
 
-    def __init__(self, message, source=None, span=None, hint=None, node=None, value=None):
+    def __init__(
+        self,
+        message: str,
+        source: str | None = None,
+        span: Span | None = None,
+        hint: str | None = None,
+        node: int | None = None,
+        value: float | None = None,
+    ) -> None:
         super().__init__(message, source, span, hint)
         self.node = node
         self.value = value
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         doc = super().to_json()
         if self.node is not None:
             doc["node"] = self.node

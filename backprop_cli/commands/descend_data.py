@@ -106,7 +106,8 @@ def run_data_command(
         "epochs": epochs, "shuffle": shuffle, "seed": seed, "log": log,
     }  # fmt: skip
     setup = view.setup_block(program, objective, opt, start, options)
-    rows, result = [], None
+    result: TrainResult  # train() always ends with its TrainResult (never left None)
+    rows, result = [], None  # type: ignore[assignment]
     records = train(
         objective, start, opt, batch_size=batch_size, epochs=epochs, max_iter=max_iter,
         tol=tol_value, until_loss=until, shuffle=shuffle, seed=seed, log=log,

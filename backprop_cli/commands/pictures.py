@@ -93,7 +93,7 @@ def tree_text(report, width: int = 100) -> str:
 
     console = Console(width=width, file=io.StringIO(), color_system=None, highlight=False)
     console.print(to_tree(report))
-    return console.file.getvalue()
+    return console.file.getvalue()  # type: ignore[attr-defined]  # the StringIO given above
 
 
 def graph_document(report, fmt: str, text: str | None, output: str | None) -> dict:
@@ -147,7 +147,7 @@ def register(app: typer.Typer, command_cls) -> None:
             )
             kind = output_kind(output) if output is not None else None
             if output is not None and common.unwritable(output):
-                raise OutputError(common.unwritable(output))
+                raise OutputError(common.unwritable(output))  # type: ignore[arg-type]  # not None: tested
             if kind is not None and fmt is not None:
                 source_kind = "dot" if kind in ("svg", "png", "pdf") else kind
                 common.validate(
@@ -160,6 +160,7 @@ def register(app: typer.Typer, command_cls) -> None:
 
             report = gradient_report(program, values, defaulted)
             chosen = fmt or ("dot" if kind in ("svg", "png", "pdf") else kind) or "tree"
+            text: str | None  # None only with neither --output nor --json
             if chosen == "dot":
                 text = diagram.to_dot(report)
             elif chosen == "mermaid":
@@ -168,9 +169,9 @@ def register(app: typer.Typer, command_cls) -> None:
                 text = tree_text(report) if (output is not None or json_out) else None
             if output is not None:
                 data = (
-                    render_with_dot(text, kind)
+                    render_with_dot(text, kind)  # type: ignore[arg-type]  # with --output, a str
                     if kind in ("svg", "png", "pdf")
-                    else text.encode("utf-8")
+                    else text.encode("utf-8")  # type: ignore[union-attr]  # with --output, a str
                 )
                 write_file(output, data)
                 if not (quiet or json_out):

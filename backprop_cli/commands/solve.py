@@ -122,7 +122,8 @@ def register(app: typer.Typer, command_cls) -> None:
             if json_out and plot_solve is None:  # rows written as they come, none kept
                 from ..render.solve import emit_streaming
 
-                res = emit_streaming(make_run(*setup, (), None), records, defaulted, symbol)
+                # the setup only: a run with no rows and, deliberately, no result yet
+                res = emit_streaming(make_run(*setup, (), None), records, defaulted, symbol)  # type: ignore[arg-type]
                 _fail_unless_converged(res)
                 return
             # rows kept: the table (and the plot) need them all; --jsonl writes them as they come

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from ..core.graph import Graph
 from ..core.primitives import LN2, LN10, SCALAR, TABLE, array_namespace
@@ -295,7 +295,7 @@ def emit(
             # its templates depend only on the exponent's value when that is a constant
             e = nodes[node.inputs[1]]
             if e.op == "const":
-                c = float(e.value)
+                c = float(e.value)  # type: ignore[arg-type]  # a const node has a value
                 info = powc_by_value.get(c)
                 if info is None:
                     info = powc_by_value[c] = _info(_templates(graph, node))
@@ -338,10 +338,10 @@ def emit(
         i = node.id
         op = node.op
         if op == "var":
-            ref[i] = f"a{pos[node.name]}"
+            ref[i] = f"a{pos[node.name]}"  # type: ignore[index]  # a var node has a name
             continue
         if op == "const":
-            ref[i] = repr(float(node.value))
+            ref[i] = repr(float(node.value))  # type: ignore[arg-type]  # a const node has a value
             continue
         inputs = node.inputs
         if op == "id":
@@ -711,7 +711,7 @@ def build_functions(
     return ns["_f"], array_function, src
 
 
-def build_dict_function(f: Callable, names: Sequence[str], slow: Callable[[object], tuple]) -> Callable:
+def build_dict_function(f: Callable, names: Sequence[str], slow: Callable[[Any], tuple]) -> Callable:
     """``vg(values) -> (value, {name: partial})`` around the positional ``f``.
 
     The names reach the generated code as constants bound in its namespace (``_n0``…),

@@ -128,21 +128,22 @@ def _sq(x):
     return x * x
 
 
-sin = _unary(_sin, lambda v, fv: cos(v))
-cos = _unary(_cos, lambda v, fv: -sin(v))
+# annotated: the slopes' lambdas read some of these before they are defined
+sin: Callable = _unary(_sin, lambda v, fv: cos(v))
+cos: Callable = _unary(_cos, lambda v, fv: -sin(v))
 tan = _unary(_tan, lambda v, fv: 1.0 / _sq(cos(v)))
 asin = _unary(_asin, lambda v, fv: 1.0 / sqrt(1.0 - _sq(v)))
 acos = _unary(_acos, lambda v, fv: -1.0 / sqrt(1.0 - _sq(v)))
 atan = _unary(_atan, lambda v, fv: 1.0 / (1.0 + _sq(v)))
 sinh = _unary(_sinh, lambda v, fv: cosh(v))
-cosh = _unary(_cosh, lambda v, fv: sinh(v))
+cosh: Callable = _unary(_cosh, lambda v, fv: sinh(v))
 # sech² as (1 - tanh)(1 + tanh): 1/cosh² would overflow (OverflowError) for |v| > 710
 tanh = _unary(_tanh, lambda v, fv: (1.0 - fv) * (1.0 + fv))
 exp = _unary(_exp, lambda v, fv: fv)
 ln = _unary(_log, lambda v, fv: 1.0 / v)
 log2 = _unary(lambda x: _log(x) / math.log(2.0), lambda v, fv: 1.0 / (v * math.log(2.0)))
 log10 = _unary(lambda x: _log(x) / math.log(10.0), lambda v, fv: 1.0 / (v * math.log(10.0)))
-sqrt = _unary(_sqrt, lambda v, fv: 0.5 / fv)
+sqrt: Callable = _unary(_sqrt, lambda v, fv: 0.5 / fv)
 
 
 def _sign(x):

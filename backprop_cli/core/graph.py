@@ -8,12 +8,16 @@ This module knows nothing about derivatives.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, cast
 
 from ..lang import syntax
 from ..errors import DomainError, Span
 from ..lang.syntax import cheap_init
 from .primitives import BINARY_OPS, FUNCTION_OPS, TABLE, namespace_for
 from ..lang.names import CONSTANTS
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 @cheap_init  # a slot-descriptor __init__: about half the construction time, same dataclass
@@ -95,14 +99,16 @@ def build(program: syntax.Flat | syntax.Script) -> Graph:
     carries the new name.
     """
     if program.__class__ is not syntax.Flat:
-        program = syntax.flatten(program)
+        program = syntax.flatten(cast("syntax.Script", program))
     source = program.source
     limit = EXPR_CHARS
     span = syntax.make_span
     binary_ops, function_ops, constants = BINARY_OPS, FUNCTION_OPS, CONSTANTS
     NUM, CONST, NAME, UNARY, BINARY = syntax.NUM, syntax.CONST, syntax.NAME, syntax.UNARY, syntax.BINARY
     CALL, ASSIGN = syntax.CALL, syntax.ASSIGN
-    new, node_cls = _NewNode, Node
+    # a _NewNode is made a Node by __class__ reassignment below (same slots): typed as one
+    new: Callable[..., Node]
+    new, node_cls = _NewNode, Node  # type: ignore[assignment]
     nodes: list[Node] = []
     add = nodes.append
     env: dict[str, int] = {}

@@ -150,7 +150,7 @@ def slope(predicate: Callable) -> Callable:
     The value is defined there (sqrt(0) = 0), so a constant subexpression — whose
     derivative is never needed — is not refused for it; a node that depends on a variable is.
     """
-    predicate.slope_only = True
+    predicate.slope_only = True  # type: ignore[attr-defined]  # a mark on the function object
     return predicate
 
 

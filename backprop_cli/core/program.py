@@ -12,11 +12,16 @@ import difflib
 import gc
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 from . import dual, reverse
 from ..errors import DomainError, InputError
 from .graph import Graph, Node, build, forward
+
+if TYPE_CHECKING:
+    from collections.abc import Collection, Iterable, Iterator
+    from types import SimpleNamespace
+    from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,11 +34,11 @@ class Trace:
     output: int
 
     @property
-    def value(self):
+    def value(self) -> Any:
         return self.values[self.output]
 
 
-def suggest(name: str, candidates) -> str:
+def suggest(name: str, candidates: Collection[str]) -> str:
     """' (did you mean 'x'?)' or ''."""
     close = difflib.get_close_matches(name, list(candidates), n=1)
     if not close:
@@ -123,7 +128,7 @@ class Program:
         _require_finite(self, t, self.graph.variables)
         return t
 
-    def interpreted_value_and_grad(self, values: Mapping[str, object]):
+    def interpreted_value_and_grad(self, values: Mapping[str, object]) -> tuple[Any, dict[str, Any]]:
         t = self.trace(values)
         return t.value, {v: t.adjoints[i] for v, i in zip(self.graph.variables, self.graph.var_ids)}
 
@@ -137,7 +142,7 @@ class Program:
                 raise _not_finite_partial(self, name)
         return grads
 
-    def _dual(self, rule, *args):
+    def _dual(self, rule: Callable[..., Any], *args: Any) -> Any:
         """Run a dual-number pass; an arithmetic failure there becomes a DomainError."""
         try:
             return rule(*args)
@@ -196,7 +201,7 @@ class Program:
             self._compile(key)
         return self._sources[key]
 
-    def _key(self, names) -> tuple[str, ...]:
+    def _key(self, names: Sequence[str] | None) -> tuple[str, ...]:
         key = tuple(self.graph.variables if names is None else names)
         if sorted(key) != sorted(self.graph.variables) or len(set(key)) != len(key):
             raise InputError(
@@ -207,7 +212,7 @@ class Program:
     def _compile(self, key: tuple[str, ...]) -> Callable:
         from ..compiler.codegen import build_functions
 
-        def diagnose(values: tuple):
+        def diagnose(values: tuple) -> tuple[Any, tuple[Any, ...]]:
             """The reference interpreter explains a failure (or, on a false alarm, answers)."""
             t = self.trace(dict(zip(key, values)))
             grads = tuple(t.adjoints[self.graph.names[n]] for n in key)
@@ -221,7 +226,7 @@ class Program:
         self._sources[key] = src
         return f
 
-    def value_and_grad(self, values: Mapping[str, object]):
+    def value_and_grad(self, values: Mapping[str, object]) -> tuple[Any, dict[str, Any]]:
         """``(value, {variable: ∂output/∂variable})`` through the compiled code.
 
         The first call generates a small wrapper around :meth:`function` (dictionary in,
@@ -235,22 +240,23 @@ class Program:
             vg = build_dict_function(self.function(), self.graph.variables, self._value_and_grad_slow)
             vg.__doc__ = Program.value_and_grad.__doc__
             self._vg = vg
-            self.value_and_grad = vg  # shadows the method on this instance: one call per use
+            # shadows the method on this instance (deliberate): one call per use
+            self.value_and_grad = vg  # type: ignore[method-assign]
         return vg(values)
 
-    def _value_and_grad_slow(self, values: Mapping[str, object]):
+    def _value_and_grad_slow(self, values: Mapping[str, object]) -> tuple[Any, dict[str, Any]]:
         """Irregular input (a missing or extra name, not a mapping): explain, or evaluate."""
         point = self._point(values)  # raises the explanatory InputError
         value, grads = self.function()(*point.values())
         return value, dict(zip(self.graph.variables, grads))
 
-def reverse_scalar():
+def reverse_scalar() -> SimpleNamespace:
     from .primitives import SCALAR
 
     return SCALAR
 
 
-def _all_finite(v) -> bool:
+def _all_finite(v: object) -> bool:
     from .graph import all_finite
 
     return all_finite(v)
@@ -266,14 +272,14 @@ def _not_finite_partial(program: Program, name: str) -> DomainError:
     )
 
 
-def _require_finite(program: Program, t: Trace, key) -> None:
+def _require_finite(program: Program, t: Trace, key: Iterable[str]) -> None:
     for n in key:
         if not _all_finite(t.adjoints[program.graph.names[n]]):
             raise _not_finite_partial(program, n)
 
 
 @contextmanager
-def gc_paused():
+def gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while a program is compiled.
 
     Parsing, building and code generation allocate tens of thousands of small objects for

@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..errors import DomainError
 from ..core.graph import forward
 from ..core.program import Program
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 AD_RTOL = 1e-9
 FD_RTOL = 1e-5
@@ -69,7 +73,7 @@ def _near_kink(program: Program, values: dict, name: str, h: float) -> str | Non
     return None
 
 
-def check(program: Program, values: dict[str, float], defaulted=()) -> CheckReport:
+def check(program: Program, values: dict[str, float], defaulted: Iterable[str] = ()) -> CheckReport:
     trace = program.trace(values)
     graph = program.graph
     reverse = {v: trace.adjoints[i] for v, i in zip(graph.variables, graph.var_ids)}

@@ -35,11 +35,31 @@ import re
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..errors import DomainError
 from ..limits import MAX_SWEEP
 from ..core.program import Program
 from .optimizers import SGD, CurvatureError, Optimizer, make
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import Any, NoReturn, Protocol
+
+    import numpy as np
+
+    from ..compiler.codegen import Body
+    from ..core.graph import Graph
+
+    class _Chunk(Protocol):
+        """A generated sgd loop (:func:`_generate_chunk`) with its attributes."""
+
+        source: str
+        unroll: int
+        boxed: bool
+        box: Callable[[tuple, float, float, float], tuple | None]  # set by _Loops._get
+
+        def __call__(self, *args: Any) -> int: ...
 
 DEFAULT_TOL = 1e-5
 DEFAULT_MAX_ITER = 10_000
@@ -153,7 +173,7 @@ class Descent:
             if self.stored is not None:
                 steps = {v: self.stored[2][i][k] for i, v in enumerate(self.names)}
             else:  # the generated sgd loop: step = −η·g, exactly as it was added
-                steps = {v: -(self.eta * grad[i]) for i, v in enumerate(self.names)}
+                steps = {v: -(self.eta * grad[i]) for i, v in enumerate(self.names)}  # type: ignore[index]  # k < n: set
         curvature = bound = None
         if len(self.names) == 1 and not last_failed:
             curvature = self._curvature(values)
@@ -175,7 +195,7 @@ class Descent:
             self._cache["records"] = [self.record(k) for k in range(len(self))]
         return self._cache["records"]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[IterationRecord]:
         if "records" in self._cache:
             yield from self._cache["records"]
         else:
@@ -192,7 +212,7 @@ class Descent:
             out = [f(*[xs[k] for xs in self.points])[0] for k in range(n)]
         return out + [self.result.loss]
 
-    def _f(self):
+    def _f(self) -> Callable[..., Any]:
         return self.program.function(self.names)
 
     def _curvature(self, values: dict) -> float | None:
@@ -293,7 +313,17 @@ def sgd_fast(program: Program, start: dict[str, float], eta: float, steps: int) 
 
 
 class _Run:
-    def __init__(self, program, names, opt, f, tol, until, max_iter, progress):
+    def __init__(
+        self,
+        program: Program,
+        names: tuple[str, ...],
+        opt: Optimizer,
+        f: Callable[..., Any],
+        tol: float,
+        until: float | None,
+        max_iter: int,
+        progress: Callable[[int], None] | None,
+    ) -> None:
         self.program, self.names, self.opt, self.f = program, names, opt, f
         self.tol, self.until, self.max_iter, self.progress = tol, until, max_iter, progress
         n = len(names)
@@ -302,12 +332,12 @@ class _Run:
         self.grads: list[list] = [[] for _ in range(n)]
         self.steps: list[list] = [[] for _ in range(n)]
         self.limits: _Limits | None = None
-        self.loss0 = None
-        self.curv0 = None
+        self.loss0: float | None = None
+        self.curv0: float | None = None
         self.box: tuple | None = None  # the generated sgd loop's proven box (_proof_box)
         # (None: not looked for yet; (): none found)
 
-    def run(self, point: list[float], chunk) -> DescentResult:
+    def run(self, point: list[float], chunk: _Loops | None) -> DescentResult:
         for xs, v in zip(self.points, point):
             xs.append(v)
         k = 0
@@ -329,7 +359,7 @@ class _Run:
 
     def _advance(self, loops: _Loops, k: int, stop: int) -> int:
         """Run rows k … stop−1 in the generated loop; the row to resume at (plain loop)."""
-        lim = self.limits
+        lim: _Limits = self.limits  # type: ignore[assignment]  # set at row 0
         lo = -lim.loss if self.until is None else max(self.until, -lim.loss)
         # the loss cannot fall below lo: test only < hi
         chunk = loops.upper_only if loops.lower_bound >= lo else loops.two_sided
@@ -392,18 +422,18 @@ class _Run:
                 ss.append(s)
         return None
 
-    def set_start(self, point, value) -> None:
+    def set_start(self, point: Sequence[float], value: float) -> None:
         self.limits = _Limits(point, value)
         self.loss0 = value
 
-    def check(self, k: int, value: float, grad) -> tuple | None:
+    def check(self, k: int, value: float, grad: Sequence[float]) -> tuple | None:
         """Checks 1–5 of the module docstring at row k: None, or (status, detail)."""
         tol = self.tol
         if all(abs(g) < tol for g in grad):
             return ("converged", "gradient")
         if self.until is not None and value < self.until:
             return ("converged", "until")
-        if not (-self.limits.loss <= value < self.limits.loss):
+        if not (-self.limits.loss <= value < self.limits.loss):  # type: ignore[union-attr]  # set at row 0
             return ("diverged", "loss")
         if is_checkpoint(k):
             verdict = self.checkpoint(k)
@@ -415,7 +445,7 @@ class _Run:
 
     def checkpoint(self, k: int) -> tuple | None:
         """Check 4 at a checkpoint row k (on the points recorded up to row k)."""
-        if max(abs(xs[k]) for xs in self.points) > self.limits.point:
+        if max(abs(xs[k]) for xs in self.points) > self.limits.point:  # type: ignore[union-attr]  # set at row 0
             return ("diverged", "point")
         p = _cycle_period(self.points, k)
         if p is not None:
@@ -423,7 +453,7 @@ class _Run:
         return None
 
     # -- messages ------------------------------------------------------------------------
-    def explain(self, verdict: tuple, k: int, value: float, grad) -> DescentResult:
+    def explain(self, verdict: tuple, k: int, value: float, grad: Sequence[float]) -> DescentResult:
         status, detail = verdict
         steps = f"{k} step{'' if k == 1 else 's'}"
         tol = self.tol
@@ -468,7 +498,7 @@ class _Run:
             )
         return self._done(status, msg, k, value)
 
-    def explain_error(self, err: DomainError, k: int, value=None) -> DescentResult:
+    def explain_error(self, err: DomainError, k: int, value: float | None = None) -> DescentResult:
         """A DomainError at row k: an overflow after some steps is divergence; else domain_error."""
         point = [xs[k] for xs in self.points]
         overflow = k > 0 and (
@@ -485,7 +515,9 @@ class _Run:
         msg = f"domain error at {at} ({self._show_point(k)}): {err.message}"
         return self._done("domain_error", msg, k, value, error)
 
-    def _done(self, status, message, k, value, error=None) -> DescentResult:
+    def _done(
+        self, status: str, message: str, k: int, value: float | None, error: dict | None = None
+    ) -> DescentResult:
         values = {v: xs[k] for v, xs in zip(self.names, self.points)}
         return DescentResult(status, message, values, value, k, error)
 
@@ -572,12 +604,12 @@ class _Loops:
     compiling one costs more than a short run). Holds no reference to the program (the
     cache is keyed weakly by it)."""
 
-    def __init__(self, body, n: int, tol_zero: bool, lower_bound: float) -> None:
+    def __init__(self, body: Body, n: int, tol_zero: bool, lower_bound: float) -> None:
         self.body, self.n, self.tol_zero, self.lower_bound = body, n, tol_zero, lower_bound
         self.prove = _interval_function(body, n)
-        self._built: dict[bool, Callable] = {}
+        self._built: dict[bool, _Chunk] = {}
 
-    def _get(self, upper_only: bool):
+    def _get(self, upper_only: bool) -> _Chunk:
         if upper_only not in self._built:
             fn = _generate_chunk(self.body, self.n, self.tol_zero, upper_only, self.prove)
             fn.box = _box_finder(self.prove if fn.boxed else None, fn.unroll)
@@ -585,18 +617,20 @@ class _Loops:
         return self._built[upper_only]
 
     @property
-    def two_sided(self):
+    def two_sided(self) -> _Chunk:
         """The loop testing lo ≤ loss < hi."""
         return self._get(False)
 
     @property
-    def upper_only(self):
+    def upper_only(self) -> _Chunk:
         """The loop testing only loss < hi (the two-sided one when the loss has no known
         lower bound)."""
         return self._get(self.lower_bound > -math.inf)
 
 
-def _box_finder(prove, rows: int):
+def _box_finder(
+    prove: Callable[..., Any] | None, rows: int
+) -> Callable[[tuple, float, float, float], tuple | None]:
     """``box(center, eta, lo, hi)``: :func:`_proof_box` for one generated loop, remembered
     per argument tuple (a run from the same start with the same η proves the same box)."""
     boxes: dict = {}
@@ -612,7 +646,7 @@ def _box_finder(prove, rows: int):
     return box
 
 
-def loss_lower_bound(graph, output: int) -> float:
+def loss_lower_bound(graph: Graph, output: int) -> float:
     """A float ≤ every float evaluation of the output node (−inf when none is known).
 
     Interval propagation over the graph with the same float operations the generated code
@@ -627,7 +661,7 @@ def loss_lower_bound(graph, output: int) -> float:
         op, ins = node.op, node.inputs
         a = b = (-inf, inf)
         if op == "const":
-            r = (float(node.value), float(node.value))
+            r = (float(node.value), float(node.value))  # type: ignore[arg-type]  # a const has a value
         elif op == "add":
             a, b = (lo[ins[0]], hi[ins[0]]), (lo[ins[1]], hi[ins[1]])
             r = (a[0] + b[0], a[1] + b[1])
@@ -641,7 +675,7 @@ def loss_lower_bound(graph, output: int) -> float:
         elif op == "mul" and lo[ins[0]] >= 0.0 and lo[ins[1]] >= 0.0:
             r = (lo[ins[0]] * lo[ins[1]], hi[ins[0]] * hi[ins[1]])
         elif (
-            op == "powc" and graph.nodes[ins[1]].op == "const" and _even(graph.nodes[ins[1]].value)
+            op == "powc" and graph.nodes[ins[1]].op == "const" and _even(graph.nodes[ins[1]].value)  # type: ignore[arg-type]  # a const
         ):
             r = (0.0, inf)
         elif op in ("exp", "sqrt", "abs"):
@@ -654,7 +688,7 @@ def loss_lower_bound(graph, output: int) -> float:
     return lo[output] if graph.nodes else -inf
 
 
-def _even(c) -> bool:
+def _even(c: float) -> bool:
     c = float(c)
     return c.is_integer() and c % 2.0 == 0.0 and c > 0.0
 
@@ -677,25 +711,25 @@ class _Iv:
 
     __slots__ = ("lo", "hi")
 
-    def __init__(self, lo, hi) -> None:
+    def __init__(self, lo: float, hi: float) -> None:
         if not (-math.inf < lo <= hi < math.inf):  # also NaN
             raise _Unproven
         self.lo, self.hi = lo, hi
 
-    def __add__(self, o):
+    def __add__(self, o: _Iv | float) -> _Iv:
         o = _iv(o)
         return _Iv(self.lo + o.lo, self.hi + o.hi)
 
     __radd__ = __add__
 
-    def __sub__(self, o):
+    def __sub__(self, o: _Iv | float) -> _Iv:
         o = _iv(o)
         return _Iv(self.lo - o.hi, self.hi - o.lo)
 
-    def __rsub__(self, o):
+    def __rsub__(self, o: float) -> _Iv:
         return _iv(o) - self
 
-    def __mul__(self, o):
+    def __mul__(self, o: _Iv | float) -> _Iv:
         if o is self:  # one name times itself (v2 * v2): the same float squared, ≥ 0
             a, b = abs(self.lo), abs(self.hi)
             low = 0.0 if self.lo <= 0.0 <= self.hi else min(a, b)
@@ -706,23 +740,23 @@ class _Iv:
 
     __rmul__ = __mul__
 
-    def __truediv__(self, o):
+    def __truediv__(self, o: _Iv | float) -> _Iv:
         o = _iv(o)
         if not (o.lo > 0.0 or o.hi < 0.0):
             raise _Unproven
         p = (self.lo / o.lo, self.lo / o.hi, self.hi / o.lo, self.hi / o.hi)
         return _Iv(min(p), max(p))
 
-    def __rtruediv__(self, o):
+    def __rtruediv__(self, o: float) -> _Iv:
         return _iv(o) / self
 
-    def __neg__(self):
+    def __neg__(self) -> _Iv:
         return _Iv(-self.hi, -self.lo)
 
-    def __pos__(self):
+    def __pos__(self) -> _Iv:
         return self
 
-    def _no_branch(self, *_):
+    def _no_branch(self, *_: object) -> NoReturn:
         """A comparison or truth test has no single answer over a box: no proof."""
         raise TypeError("an interval has no truth value")
 
@@ -730,7 +764,7 @@ class _Iv:
     __hash__ = None  # type: ignore[assignment]
 
 
-def _iv(o) -> _Iv:
+def _iv(o: object) -> _Iv:
     if isinstance(o, _Iv):
         return o
     if type(o) is float or type(o) is int:
@@ -738,7 +772,7 @@ def _iv(o) -> _Iv:
     raise _Unproven
 
 
-def _interval_function(body, n: int):
+def _interval_function(body: Body, n: int) -> Callable[..., Any] | None:
     """The emitted body as ``f(a0..) -> (loss, (grads..))`` over :class:`_Iv`, or None
     when it calls a helper (no builtins: it fails by name) or uses an operation
     :class:`_Iv` has no method for; such a body never gets a box."""
@@ -759,7 +793,14 @@ def _interval_function(body, n: int):
     return f
 
 
-def _proof_box(prove, rows: int, center, eta, lo: float, hi: float) -> tuple | None:
+def _proof_box(
+    prove: Callable[..., Any],
+    rows: int,
+    center: tuple[float, ...],
+    eta: float,
+    lo: float,
+    hi: float,
+) -> tuple | None:
     """Per variable (u, v) such that a pass of ``rows`` rows of the generated loop that
     starts with every a_i in [u_i, v_i] passes the loss test lo ≤ loss < hi at every row
     (so that pass needs no loss test), or None.
@@ -853,7 +894,9 @@ def _live_lines(lines: list[str], reads: list[str]) -> list[str]:
     return out[::-1]
 
 
-def _generate_chunk(body, n: int, tol_zero: bool, upper_only: bool, prove):
+def _generate_chunk(
+    body: Body, n: int, tol_zero: bool, upper_only: bool, prove: Callable[..., Any] | None
+) -> _Chunk:
     """One of :func:`_chunk_function`'s loops for the emitted ``body``; ``upper_only``
     tests the loss only against hi (for losses that cannot fall below lo); with ``prove``
     (:func:`_interval_function`) each pass may run untested inside a proven box."""
@@ -998,7 +1041,15 @@ def sweep(
 
 
 def _sweep_vectorized(
-    program, start, name, etas, hyper, tol, until, max_iter, progress
+    program: Program,
+    start: dict[str, float],
+    name: str,
+    etas: list[float],
+    hyper: dict,
+    tol: float,
+    until: float | None,
+    max_iter: int,
+    progress: Callable[[int], None] | None,
 ) -> list[Descent]:
     import numpy as np
 
@@ -1055,7 +1106,7 @@ def _sweep_vectorized(
             lim = _Limits(x0, float(loss[r0]))
             loss_limit, point_limit = lim.loss, lim.point
 
-        def finish(mask, verdict, k=k):
+        def finish(mask: np.ndarray, verdict: tuple, k: int = k) -> None:
             for r in np.flatnonzero(mask):
                 ends[r] = (k, verdict)
             active[mask] = False
@@ -1068,12 +1119,13 @@ def _sweep_vectorized(
             finish(conv, ("converged", "gradient"))
             if until is not None:
                 finish(active & (loss < until), ("converged", "until"))
-            finish(active & ~((-loss_limit <= loss) & (loss < loss_limit)), ("diverged", "loss"))
+            # (loss_limit and point_limit: set at row 0)
+            finish(active & ~((-loss_limit <= loss) & (loss < loss_limit)), ("diverged", "loss"))  # type: ignore[operator]
             if is_checkpoint(k):
                 big = np.zeros(R)
                 for xv in x:
                     big = np.maximum(big, np.abs(xv))
-                finish(active & (big > point_limit), ("diverged", "point"))
+                finish(active & (big > point_limit), ("diverged", "point"))  # type: ignore[operator]
                 periods = _cycle_periods(X, k, R)
                 for p in range(2, MAX_PERIOD + 1):
                     finish(active & (periods == p), ("oscillating", p))
@@ -1091,7 +1143,7 @@ def _sweep_vectorized(
             for r in range(R)]  # fmt: skip
 
 
-def _cycle_periods(X, k: int, R: int):
+def _cycle_periods(X: list[list[np.ndarray]], k: int, R: int) -> np.ndarray:
     """Vectorised :func:`_cycle_period`: per run the period found at row k, or 0."""
     import numpy as np
 
@@ -1114,13 +1166,27 @@ def _cycle_periods(X, k: int, R: int):
 
 
 def _sweep_run(
-    program, names, name, eta, hyper, start, tol, until, max_iter, X, L, G, S, end, r
+    program: Program,
+    names: tuple[str, ...],
+    name: str,
+    eta: float,
+    hyper: dict,
+    start: dict[str, float],
+    tol: float,
+    until: float | None,
+    max_iter: int,
+    X: list[list[np.ndarray]],
+    L: list[np.ndarray],
+    G: list[list[np.ndarray]],
+    S: list[list[np.ndarray]],
+    end: tuple[int, Any],
+    r: int,
 ) -> Descent:
     """One run of a vectorised sweep as a :class:`Descent`, explained like a single run."""
     k, verdict = end
     nv = len(names)
     opt = make(name, float(eta), **hyper)
-    ctx = _Run(program, names, opt, None, tol, until, max_iter, None)
+    ctx = _Run(program, names, opt, None, tol, until, max_iter, None)  # type: ignore[arg-type]  # explains only
     ctx.points = [[float(X[i][j][r]) for j in range(k + 1)] for i in range(nv)]
     ctx.losses = [float(L[j][r]) for j in range(min(k + 1, len(L)))]
     ctx.grads = [[float(G[i][j][r]) for j in range(min(k + 1, len(G[i])))] for i in range(nv)]

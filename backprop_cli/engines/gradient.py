@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..core.graph import forward, needed_by
 from ..core.program import Program
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from ..core.program import Trace
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +84,7 @@ def output_symbol(program: Program) -> str:
 def gradient_report(
     program: Program,
     values: dict[str, float],
-    defaulted=(),
+    defaulted: Iterable[str] = (),
     mode: str = "reverse",
     nudge: float | None = None,
 ) -> GradReport:
@@ -144,7 +150,7 @@ def _ancestors(program: Program) -> list[bool]:
     return needed_by(program.graph, program.output)
 
 
-def _nudges(program: Program, trace, delta: float) -> tuple[Nudge, ...]:
+def _nudges(program: Program, trace: Trace, delta: float) -> tuple[Nudge, ...]:
     """The lesson's sensitivity experiment for every variable and named node."""
     graph = program.graph
     relevant = _ancestors(program)
@@ -166,5 +172,5 @@ def _nudges(program: Program, trace, delta: float) -> tuple[Nudge, ...]:
     return tuple(out)
 
 
-def finite(x) -> bool:
+def finite(x: object) -> bool:
     return isinstance(x, float | int) and math.isfinite(x)

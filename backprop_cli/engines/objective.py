@@ -14,10 +14,14 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from ..data import Binding, Dataset
 from ..errors import DomainError, InputError
 from ..core.program import Program
+
+if TYPE_CHECKING:
+    from ..core.graph import Graph
 
 REDUCTIONS = ("mean", "sum")
 BLOCK = 1 << 16  # rows per compiled call when a batch is swept in blocks (cache-sized temporaries)
@@ -40,7 +44,7 @@ class PerSample:
     gradients: dict  # parameter -> array
 
 
-def data_graph(program: Program, data_vars) -> object:
+def data_graph(program: Program, data_vars) -> Graph:
     """The program's graph with the data variables (and what depends on them alone) constant.
 
     Only the reverse sweep reads ``constant``: it stops propagating adjoints into those
@@ -49,7 +53,7 @@ def data_graph(program: Program, data_vars) -> object:
     graph = program.graph
     data_vars = set(data_vars)
     nodes = []
-    const = []
+    const: list[bool] = []
     for n in graph.nodes:
         if n.op == "var":
             c = n.name in data_vars

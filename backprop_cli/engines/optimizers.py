@@ -184,7 +184,7 @@ class Adam(Optimizer):
             self.v = [0.0 * g for g in grad]
         self.t += 1
         self.m = [b1 * m + (1.0 - b1) * g for m, g in zip(self.m, grad)]
-        self.v = [b2 * v + (1.0 - b2) * (g * g) for v, g in zip(self.v, grad)]
+        self.v = [b2 * v + (1.0 - b2) * (g * g) for v, g in zip(self.v, grad)]  # type: ignore[arg-type]  # set with m
         c1 = 1.0 - b1**self.t
         c2 = 1.0 - b2**self.t
         return [-(eta * (m / c1)) / ((v / c2) ** 0.5 + eps) for m, v in zip(self.m, self.v)]

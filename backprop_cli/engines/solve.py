@@ -48,9 +48,23 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
+from typing import TYPE_CHECKING
 
 from ..errors import DomainError, InputError
 from ..core.program import Program
+
+if TYPE_CHECKING:
+    from typing import Any, Protocol
+
+    class _SolveLoop(Protocol):
+        """The generated ``_solve`` of :func:`_solve_function`, with its two attributes."""
+
+        source: str
+        peel: int
+
+        def __call__(
+            self, start: dict, target: float, tol: float, max_iter: int, /
+        ) -> FastSolveRun | None: ...
 
 STATUSES = (
     "converged",
@@ -152,7 +166,7 @@ def check_vary(program: Program, vary: Sequence[str] | None) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _finite(x) -> bool:
+def _finite(x: object) -> bool:
     return isinstance(x, float | int) and math.isfinite(x)
 
 
@@ -176,7 +190,7 @@ class _Evaluator:
             self.f = program.function(graph.variables)
             self.index = {v: i for i, v in enumerate(graph.variables)}
 
-    def __call__(self, point: dict):
+    def __call__(self, point: dict) -> tuple[dict, Any, dict, dict]:
         """(values, output, adjoints, partials); raises DomainError."""
         if self.detail:
             t = self.program.trace(point)
@@ -232,7 +246,9 @@ def iterate(
     point = {v: float(start[v]) for v in program.variables}
     k = len(vary)
 
-    def result(status, message, row, updates, **extra) -> SolveResult:
+    def result(
+        status: str, message: str, row: Iteration | None, updates: int, **extra: Any
+    ) -> SolveResult:
         return SolveResult(
             status=status,
             message=message,
@@ -246,7 +262,9 @@ def iterate(
             **extra,
         )
 
-    def failed(err: DomainError, where: dict, it: int, row, attempted=None) -> SolveResult:
+    def failed(
+        err: DomainError, where: dict, it: int, row: Iteration | None, attempted: dict | None = None
+    ) -> SolveResult:
         status = "non_finite" if _is_overflow(err) else "domain_error"
         node = program.label(err.node) if err.node is not None else None
         what = (
@@ -284,19 +302,32 @@ def iterate(
 
         here = (it, values, output, error, partials)  # this row's forward and backward numbers
 
-        def row(steps, factors, here=here, adjoints=adjoints, deltas=deltas) -> Iteration:
+        def row(
+            steps: dict | None,
+            factors: dict,
+            here: tuple = here,
+            adjoints: dict = adjoints,
+            deltas: dict = deltas,
+        ) -> Iteration:
             it_, values_, output_, error_, partials_ = here
             return Iteration(
                 it_, values_, output_, error_, partials_, factors, adjoints, deltas, steps
             )
 
-        def stop(status, message, factors=None, it=it, row=row, **extra):
+        def stop(
+            status: str,
+            message: str,
+            factors: dict | None = None,
+            it: int = it,
+            row: Callable[[dict | None, dict], Iteration] = row,
+            **extra: Any,
+        ) -> tuple[Iteration, SolveResult]:
             r = row(None, factors if factors is not None else {})
             return r, result(status, message, r, it, **extra)
 
         if gradient == "freeze" and frozen is None:
             frozen = dict(partials)
-        factors = dict(partials) if gradient == "refresh" else dict(frozen)
+        factors = dict(partials) if gradient == "refresh" else dict(frozen)  # type: ignore[arg-type]  # frozen: set above
 
         ending = None
         if not _finite(output) or not _finite(error):
@@ -399,7 +430,16 @@ def _dist(a: tuple, b: tuple) -> float:
     return max((abs(x - y) for x, y in zip(a, b)), default=0.0)
 
 
-def _check_run(it, errors, first_error, history, matched_prev, start_scale, stop, factors):
+def _check_run(
+    it: int,
+    errors: list[float],
+    first_error: float,
+    history: list[tuple[float, ...]],
+    matched_prev: set[int],
+    start_scale: float,
+    stop: Callable[..., tuple[Iteration, SolveResult]],
+    factors: dict,
+) -> tuple[Iteration, SolveResult] | None:
     """diverged / oscillating checks for the current (not converged) row, or None."""
     e = errors[-1]
     if e > DIVERGE_FACTOR * max(1.0, first_error):
@@ -467,7 +507,7 @@ def solve(
     tol: float = 1e-5,
     max_iter: int = 100,
     detail: bool = True,
-) -> SolveRun:
+) -> SolveRun | FastSolveRun:
     """Run :func:`iterate` to the end and collect the rows and the result.
 
     ``detail=False`` goes through :func:`solve_fast` (the generated loop; the same rows and
@@ -480,7 +520,15 @@ def solve(
 
 
 def _solve_reference(
-    program, start, target, vary, split, gradient, tol, max_iter, detail
+    program: Program,
+    start: dict,
+    target: float,
+    vary: Sequence[str] | None,
+    split: str,
+    gradient: str,
+    tol: float,
+    max_iter: int,
+    detail: bool,
 ) -> SolveRun:
     vary = check_vary(program, vary)
     rows: list[Iteration] = []
@@ -504,7 +552,18 @@ def _solve_reference(
     return make_run(program, start, target, vary, split, gradient, tol, max_iter, rows, res)
 
 
-def make_run(program, start, target, vary, split, gradient, tol, max_iter, rows, res) -> SolveRun:
+def make_run(
+    program: Program,
+    start: dict,
+    target: float,
+    vary: Sequence[str],
+    split: str,
+    gradient: str,
+    tol: float,
+    max_iter: int,
+    rows: Sequence[Iteration],
+    res: SolveResult,
+) -> SolveRun:
     return SolveRun(
         expression=program.source,
         output_name=program.output_name,
@@ -625,14 +684,14 @@ def _polynomial_bound(lines: list[str], a: float) -> tuple[set[str], set[str]] |
     bound: dict[str, float] = {}
     outside: set[str] = set()
 
-    def b(node) -> float:
+    def b(node: ast.AST) -> float:
         if isinstance(node, ast.Name):
             if node.id in bound:
                 return bound[node.id]
             outside.add(node.id)
             return a
         if isinstance(node, ast.Constant) and type(node.value) in (float, int):
-            return abs(float(node.value))
+            return abs(float(node.value))  # type: ignore[arg-type]  # a float or an int (tested)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
             return b(node.operand)
         if isinstance(node, ast.BinOp):
@@ -641,7 +700,7 @@ def _polynomial_bound(lines: list[str], a: float) -> tuple[set[str], set[str]] |
             if isinstance(node.op, ast.Mult):
                 return b(node.left) * b(node.right)
             if isinstance(node.op, ast.Pow) and isinstance(node.right, ast.Constant):
-                n = node.right.value
+                n: Any = node.right.value  # any constant: tested next
                 if type(n) in (float, int) and float(n).is_integer() and 0 <= n <= 64:
                     return b(node.left) ** int(n)
         raise ValueError  # anything else: no certificate
@@ -672,7 +731,7 @@ def _needed(lines: list[str], wanted: list[str]) -> list[str]:
 
 def _solve_function(
     program: Program, vary: tuple[str, ...], split: str, gradient: str, peel: int | None = None
-):
+) -> _SolveLoop:
     """Generated ``_solve(start, target, tol, max_iter)`` -> the :class:`FastSolveRun` of a
     converged run, or None (the caller then runs the reference).
 
@@ -772,7 +831,7 @@ def _solve_function(
 
     def exit_certified(row: str) -> list[str]:
         return [
-            f"if {within(xs, cert)} and _c - _c == 0.0:",
+            f"if {within(xs, cert)} and _c - _c == 0.0:",  # type: ignore[arg-type]  # cert: not None here
             *["    " + ln for ln in found(row, row_value)],
             "return None",
         ]
@@ -943,6 +1002,10 @@ class FastSolveRun:
     """
 
     __slots__ = ("_setup", "_raw", "_result", "_cache")
+    _setup: tuple[Program, tuple[str, ...], str, str]
+    _raw: tuple[Any, ...]  # floats, and ints for max_iter and updates
+    _result: SolveResult
+    _cache: SolveRun
 
     program = property(lambda self: self._setup[0])
     vary = property(lambda self: self._setup[1])
@@ -1041,7 +1104,9 @@ def solve_fast(
     return _solve_setup(program, start, target, vary, split, gradient, tol, max_iter)
 
 
-def _loop_for(program, vary, split, gradient, max_iter):
+def _loop_for(
+    program: Program, vary: Sequence[str] | None, split: str, gradient: str, max_iter: int
+) -> _SolveLoop | None:
     """The generated loop for a setup (found or generated, cached on the program), or None
     when there is none to run — an unknown split or gradient, a bad ``vary``, nothing
     varied, max_iter not an int ≥ 1 — and the reference must answer (or word the error)."""
@@ -1052,7 +1117,7 @@ def _loop_for(program, vary, split, gradient, max_iter):
         key = ("solve", vary, split, gradient)
         loop = loops.get(key)
     except TypeError:  # an unhashable vary (a list)
-        key = ("solve", tuple(vary), split, gradient)
+        key = ("solve", tuple(vary), split, gradient)  # type: ignore[arg-type]  # a list, not None
         loop = loops.get(key)
     if loop is None:
         try:
@@ -1074,7 +1139,16 @@ def _loop_for(program, vary, split, gradient, max_iter):
     return fn
 
 
-def _solve_setup(program, start, target, vary, split, gradient, tol, max_iter):
+def _solve_setup(
+    program: Program,
+    start: dict,
+    target: float,
+    vary: Sequence[str] | None,
+    split: str,
+    gradient: str,
+    tol: float,
+    max_iter: int,
+) -> SolveRun | FastSolveRun:
     """:func:`solve_fast` for a setup other than the last one: find (or generate) its loop."""
     fn = _loop_for(program, vary, split, gradient, max_iter)
     run = None
@@ -1113,12 +1187,13 @@ def solver(
 
     if fn is None:
 
-        def run(start: dict, target: float):
+        def run(start: dict, target: float) -> SolveRun | FastSolveRun:
             return reference(program, start, target, vary, split, gradient, tol, max_iter, False)
 
         return run
 
-    def run(start: dict, target: float):
+    # (the `run` above was returned: this one is the other branch's)
+    def run(start: dict, target: float) -> SolveRun | FastSolveRun:  # type: ignore[no-redef]
         try:
             got = fn(start, target, tol, max_iter)
             if got is not None:

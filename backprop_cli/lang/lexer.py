@@ -64,7 +64,7 @@ class Token:
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not Token:
             return NotImplemented
-        return self._key() == other._key()  # type: ignore[attr-defined]
+        return self._key() == other._key()
 
     def __hash__(self) -> int:
         return hash(self._key())
@@ -166,7 +166,7 @@ def _name_end(text: str, i: int) -> int:
     """End of the identifier run starting at *i* (ASCII letters, digits, ``_`` and Greek letters)."""
     n = len(text)
     while True:
-        i = _ASCII_NAME_RUN.match(text, i).end()
+        i = _ASCII_NAME_RUN.match(text, i).end()  # type: ignore[union-attr]  # matches ''
         if i < n and _is_greek_letter(text[i]):
             i += 1
             continue
@@ -190,8 +190,8 @@ def _number(text: str, i: int) -> Token:
     """Scan a numeric literal at *i*; refuse malformed ones instead of splitting them."""
     n = len(text)
     m = _NUMBER.match(text, i)
-    j = m.end()
-    lit = m.group()
+    j = m.end()  # type: ignore[union-attr]  # a digit, or '.' and a digit, is at i
+    lit = m.group()  # type: ignore[union-attr]  # (matched above)
     nxt = text[j] if j < n else ""
 
     def bad(end: int, why: str, hint: str | None = None) -> ParseError:
@@ -199,10 +199,10 @@ def _number(text: str, i: int) -> Token:
         return ParseError(f"invalid number literal '{shown}': {why}", text, Span(i, end), hint)
 
     if nxt == ".":
-        raise bad(_LITERAL_TAIL.match(text, j).end(), "a number has at most one '.'")
+        raise bad(_LITERAL_TAIL.match(text, j).end(), "a number has at most one '.'")  # type: ignore[union-attr]  # matches ''
     if nxt == "_":
         raise bad(
-            _ASCII_NAME_RUN.match(text, j).end(),
+            _ASCII_NAME_RUN.match(text, j).end(),  # type: ignore[union-attr]  # matches ''
             "'_' digit separators are not supported",
             hint="write the digits without separators; to multiply, use '*'",
         )
@@ -217,7 +217,7 @@ def _number(text: str, i: int) -> Token:
             hint=f"to multiply, write {_clip(lit)}*{_clip(run)}",
         )
     if lit == "0" and nxt in "xXbBoO" and nxt:
-        end = _ASCII_NAME_RUN.match(text, j).end()
+        end = _ASCII_NAME_RUN.match(text, j).end()  # type: ignore[union-attr]  # matches ''
         raise bad(end, f"{_PREFIXES[nxt.lower()]} literals are not supported")
     if nxt in ("e", "E"):
         end = _name_end(text, j)
@@ -398,7 +398,7 @@ def scan(text: str) -> Iterator[Token]:
         if m is not None:
             group = m.lastgroup
             j = m.end()
-            lit = m.group(group)
+            lit = m.group(group)  # type: ignore[arg-type]  # all groups named
             if group == "name":
                 if lit not in good_names:
                     _check_name(text, j - len(lit), j)
@@ -422,7 +422,7 @@ def scan(text: str) -> Iterator[Token]:
             continue
         ch = text[i]
         if ch in " \t\r":
-            i = _WS.match(text, i).end()
+            i = _WS.match(text, i).end()  # type: ignore[union-attr]  # ch, at i, is a blank
             continue
         if ch == "\n":
             tok = Token("sep", "\n", i, i + 1)

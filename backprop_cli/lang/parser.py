@@ -102,7 +102,8 @@ def parse(text: str) -> Script:
 
 #: binary operator -> precedence in :func:`_parse_quick` (unary signs are 3, between
 #: '*' and '^'; bracket markers 0). '^' is the only right-associative one.
-_QUICK_PREC = {"+": 1, "-": 1, "*": 2, "/": 2, "^": 4}
+#: (looked up with any quick token kind: None, an operand's, gets None)
+_QUICK_PREC: dict[str | None, int] = {"+": 1, "-": 1, "*": 2, "/": 2, "^": 4}
 _DIGITS = frozenset("0123456789.")
 _INF = float("inf")
 
@@ -454,6 +455,7 @@ class _Parser:
                     self.text,
                     self.tok.span,
                 )
+            names: list[Name]
             self._names = names = []
             stmt = self.statement()
             statements.append(stmt)
@@ -592,7 +594,7 @@ class _Parser:
         tok = self.tok
         if tok.kind == "num":
             self.advance()
-            return self.make(Num(tok.value, tok.span)), tok.start, tok.end
+            return self.make(Num(tok.value, tok.span)), tok.start, tok.end  # type: ignore[arg-type]  # num: a value
         if tok.kind == "name":
             self.advance()
             name = tok.text
@@ -600,6 +602,7 @@ class _Parser:
                 return self.call(tok)
             if name in FUNCTIONS:
                 raise self.error(f"{name} is a function; call it as {name}(...)", tok.span)
+            node: Expr
             if name in CONSTANTS:
                 node = Const(name, tok.span)
             else:

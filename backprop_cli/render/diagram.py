@@ -59,7 +59,7 @@ def node_lines(n: NodeRecord, symbol: str) -> list[str]:
     if n.op == "const":
         return [_label(n)]
     if n.op == "var":
-        return [f"{n.name} = {fmt(n.value)}", f"{_d(symbol, n.name)} = {fmt(n.adjoint)}"]
+        return [f"{n.name} = {fmt(n.value)}", f"{_d(symbol, n.name)} = {fmt(n.adjoint)}"]  # type: ignore[arg-type]  # var: named
     return [_headline(n), f"value {fmt(n.value)}", f"{_d(symbol, _label(n))} = {fmt(n.adjoint)}"]
 
 
@@ -180,7 +180,7 @@ def tree_line(n: NodeRecord, symbol: str) -> str:
     if n.op == "const":
         return f"{_label(n)} (constant)"
     if n.op == "var":
-        return f"{n.name} = {fmt(n.value)}   {_d(symbol, n.name)} = {fmt(n.adjoint)}"
+        return f"{n.name} = {fmt(n.value)}   {_d(symbol, n.name)} = {fmt(n.adjoint)}"  # type: ignore[arg-type]  # var: named
     return f"{_headline(n)} = {fmt(n.value)}   {_d(symbol, _label(n))} = {fmt(n.adjoint)}"
 
 

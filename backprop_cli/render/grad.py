@@ -89,7 +89,7 @@ def explain_lines(report: GradReport, out_symbol: str) -> list[str]:
         expr = " ".join(out_node.expr.split())
         out_text = expr if len(expr) <= 40 else out_text
     if out_node is not None and out_node.op == "var":
-        lines.append(f"{_d(out_symbol, out_node.name)} = 1 ({out_node.name} is the output itself)")
+        lines.append(f"{_d(out_symbol, out_node.name)} = 1 ({out_node.name} is the output itself)")  # type: ignore[arg-type]  # var: named
     for line in report.chain:
         me = _label(report, line.node)
         if not line.terms:

@@ -36,7 +36,7 @@ _LINE_BREAKS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}
 EMITTED = 0  # documents/lines emitted so far (the CLI boundary reads it on Ctrl-C)
 
 
-def dumps(doc: dict) -> str:
+def dumps(doc: Any) -> str:
     text = json.dumps(clean(doc), allow_nan=False, ensure_ascii=False)
     if _SURROGATE.search(text):  # lone surrogates (undecodable bytes in argv): escape them
         text = json.dumps(clean(doc), allow_nan=False, ensure_ascii=True)
@@ -166,7 +166,7 @@ def emit_stream(doc: dict, tail=None, stream=None) -> None:
             pass
         EMITTED += 1
         try:  # the CLI boundary must not print a second document for this error
-            exc.json_document_closed = True
+            exc.json_document_closed = True  # type: ignore[attr-defined]  # a mark for the CLI boundary
         except AttributeError:
             pass
         raise

@@ -215,7 +215,7 @@ def solve_tables(run: SolveRun, out: str, width: int = 100) -> list:
         f"solve {out} → {fmt(run.target)} by varying {varied} "
         f"(* varied; {run.gradient}, split {run.split})"
     )
-    layout = _LAYOUTS[-1]
+    layout: tuple[tuple[str, ...], ...] = _LAYOUTS[-1]
     for candidate in _LAYOUTS:
         parts = [[c for c in cols if c[0] in groups] for groups in candidate]
         if all(_width(p, len(run.iterations)) <= width for p in parts):

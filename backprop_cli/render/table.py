@@ -10,5 +10,5 @@ def make_table(title: str | None, columns: list[tuple[str, str]], **kwargs) -> T
     """``columns`` are (header, justify) pairs; headers and the title are escaped here."""
     table = Table(title=escape(title) if title else None, title_justify="left", **kwargs)
     for header, justify in columns:
-        table.add_column(escape(header), justify=justify, overflow="fold")
+        table.add_column(escape(header), justify=justify, overflow="fold")  # type: ignore[arg-type]  # Rich's names
     return table

@@ -126,7 +126,7 @@ def tables(
     names = setup["variables"]
     steps_mode = any(r.batch is not None for r in rows)
     n = len(rows)
-    shown = list(range(n))
+    shown: list[int | None] = list(range(n))
     if not show_all and n > HEAD_ROWS + TAIL_ROWS + 1:
         shown = list(range(HEAD_ROWS)) + [None] + list(range(n - TAIL_ROWS, n))
     recs = [None if k is None else rows[k] for k in shown]
