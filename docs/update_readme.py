@@ -1,4 +1,5 @@
-"""Re-run every example in README.md and replace its output with what the tool prints now.
+"""Re-run every example in README.md and docs/*.md and replace its output with what the tool
+prints now (one script for every document with example output).
 
 A README example is a fenced ```console block whose first line is `$ backprop ...`; the
 rest of the block is that command's output (stdout, then stderr), ending with an
@@ -45,26 +46,32 @@ def run(command_line: str, cwd: Path) -> str:
     return out
 
 
+DOCUMENTS = ("README.md", "docs/README-data.md")
+
+
 def main() -> int:
-    path = ROOT / "README.md"
-    text = path.read_text(encoding="utf-8")
     changed = []
     scratch = Path(tempfile.mkdtemp(prefix="backprop-readme-"))
     (scratch / "docs").symlink_to(ROOT / "docs")
+    updates = {}
+    for name in DOCUMENTS:
+        path = ROOT / name
+        text = path.read_text(encoding="utf-8")
 
-    def replace(m: re.Match) -> str:
-        command, old = m.group(1), m.group(2)
-        new = run(command, scratch)
-        if new != old:
-            changed.append(command)
-        return f"```console\n{command}\n{new}```"
+        def replace(m: re.Match, name: str = name) -> str:
+            command, old = m.group(1), m.group(2)
+            new = run(command, scratch)
+            if new != old:
+                changed.append(f"{name}: {command}")
+            return f"```console\n{command}\n{new}```"
 
-    updated = BLOCK.sub(replace, text)
+        updates[path] = BLOCK.sub(replace, text)
     if "--check" in sys.argv:
         for c in changed:
             print(f"out of date: {c}")
         return 1 if changed else 0
-    path.write_text(updated, encoding="utf-8")
+    for path, updated in updates.items():
+        path.write_text(updated, encoding="utf-8")
     print(f"{len(changed)} example(s) updated")
     return 0
 

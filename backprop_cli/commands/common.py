@@ -208,9 +208,13 @@ def tol_option(criterion: str):
     return typer.Option("1e-5", "--tol", help=f"Tolerance > 0: converged when {criterion}.")
 
 
-def max_iter_option(default: int, unit: str = "iterations"):
+def max_iter_option(default: int | None, unit: str = "iterations", note: str = ""):
+    """--max-iter; a None default means "derived" (the command says from what in ``note``)."""
     return typer.Option(
-        default, "--max-iter", help=f"At most this many {unit} (1 to {MAX_ITER_TEXT})."
+        default,
+        "--max-iter",
+        help=f"At most this many {unit}{note} (1 to {MAX_ITER_TEXT}).",
+        show_default=default is not None,
     )
 
 
@@ -318,12 +322,13 @@ def quiet_broken_pipe() -> None:
         pass
 
 
-PROGRESS_FROM = 2000  # show a progress bar only for runs allowed at least this many iterations
+PROGRESS_DELAY = 1.0  # seconds: a run that ends sooner never shows its progress bar
 
 
-def wants_progress(machine: bool, quiet: bool, max_iter: int) -> bool:
-    """Progress on stderr only when it is a terminal, never with --json/--jsonl/--quiet (cli.md §10)."""
-    return not (machine or quiet) and sys.stderr.isatty() and max_iter >= PROGRESS_FROM
+def wants_progress(machine: bool, quiet: bool, max_iter: int | None = None) -> bool:
+    """Progress on stderr only when it is a terminal, never with --json/--jsonl/--quiet
+    (cli.md §10); the bar itself appears only once a run has lasted PROGRESS_DELAY."""
+    return not (machine or quiet) and sys.stderr.isatty()
 
 
 def progress_bar(enabled: bool, total: int, label: str):
@@ -334,20 +339,31 @@ def progress_bar(enabled: bool, total: int, label: str):
         return nullcontext(None)
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    import time
+
     class Bar:
+        """Started by the first update after PROGRESS_DELAY seconds (short runs show none)."""
+
         def __enter__(self):
-            self.p = Progress(
-                TextColumn(label), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                TimeElapsedColumn(), console=stderr_console(), transient=True,
-            )  # fmt: skip
-            self.p.__enter__()
-            self.task = self.p.add_task(label, total=total)
+            self.p = None
+            self.since = time.monotonic()
             return self.update
 
         def update(self, k: int) -> None:
+            if self.p is None:
+                if time.monotonic() - self.since < PROGRESS_DELAY:
+                    return
+                self.p = Progress(
+                    TextColumn(label), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                    TimeElapsedColumn(), console=stderr_console(), transient=True,
+                )  # fmt: skip
+                self.p.__enter__()
+                self.task = self.p.add_task(label, total=total)
             self.p.update(self.task, completed=k)
 
         def __exit__(self, *exc):
-            return self.p.__exit__(*exc)
+            if self.p is not None:
+                return self.p.__exit__(*exc)
+            return None
 
     return Bar()

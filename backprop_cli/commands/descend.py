@@ -6,10 +6,13 @@ from typing import List, Optional
 
 import typer
 
+from .. import interrupt
+from ..errors import ExitCode
 from . import common, help_text
 from . import descend_data as dd
 
 LESSON_LOSS = "(x - 1)^2 + 0.001"
+DEFAULT_MAX_ITER = 10_000
 LESSON_X0 = 0.2
 
 
@@ -98,7 +101,9 @@ def register(app: typer.Typer, command_cls) -> None:
         epsilon: Optional[str] = typer.Option(None, "--epsilon", help="ε for adagrad, rmsprop, adam (default 1e-8)."),
         tol: str = common.tol_option("every |∂loss/∂v| < TOL"),
         until_loss: Optional[str] = typer.Option(None, "--until-loss", help="Also converged as soon as the loss < L."),
-        max_iter: int = common.max_iter_option(10_000, "steps"),
+        max_iter: Optional[int] = common.max_iter_option(
+            None, "steps", " (default 10 000; with --data --epochs N, what N epochs need)"
+        ),
         show_all: bool = typer.Option(False, "--all", help="Show every iteration (default: first and last rows)."),
         json_out: bool = common.json_option(),
         jsonl: bool = common.jsonl_option(),
@@ -138,7 +143,7 @@ def register(app: typer.Typer, command_cls) -> None:
             )  # fmt: skip
             run_command(
                 expr, eta, x0, at, of, optimizer, momentum, beta1, beta2, rho, epsilon, tol, until_loss,
-                max_iter, show_all, json_out, jsonl, quiet, plot,
+                DEFAULT_MAX_ITER if max_iter is None else max_iter, show_all, json_out, jsonl, quiet, plot,
             )  # fmt: skip
 
 
@@ -200,7 +205,7 @@ def run_command(expr, eta, x0, at, of, optimizer, momentum, beta1, beta2, rho, e
     from ..engines.descend import sweep
 
     show_progress = common.wants_progress(machine, quiet, max_iter)
-    with common.progress_bar(show_progress, max_iter, "descending") as tick:
+    with common.progress_bar(show_progress, max_iter, "descending") as tick, interrupt.deferred():
         if is_sweep:
             runs = sweep(
                 program, start, optimizer, etas,
@@ -245,6 +250,10 @@ def run_command(expr, eta, x0, at, of, optimizer, momentum, beta1, beta2, rho, e
             console.print(line)
     if plotter is not None:
         plotter(view.descend_document(run), plot)
+    if run.status == "interrupted":
+        sys.stderr.write("interrupted\n")
+        sys.stderr.flush()
+        raise typer.Exit(int(ExitCode.INTERRUPTED))
     if run.status != "converged":
         sys.stderr.write(f"error: {run.result.message}\n")
         sys.stderr.flush()

@@ -10,6 +10,8 @@ import sys
 
 import typer
 
+from .. import interrupt
+from ..errors import ExitCode
 from . import common
 
 DATA_HELP = (
@@ -21,7 +23,10 @@ COLUMN_HELP = (
     "With --data: feed VARIABLE from a differently named column, VARIABLE=COLUMN; repeatable."
 )
 BATCH_HELP = "With --data: samples per update (default: all = full batch; 1 = stochastic)."
-EPOCHS_HELP = "With --data: stop after this many passes over the data (default: only --max-iter)."
+EPOCHS_HELP = (
+    "With --data: train for this many passes over the data (a budget: spending it is status "
+    "completed, exit 0; --tol and --until-loss may stop it earlier)."
+)
 SHUFFLE_HELP = (
     "With --data and mini-batches: a fresh random order every epoch (seeded by --seed); "
     "default --shuffle."
@@ -56,7 +61,7 @@ def run_data_command(
         common.validate(eta_value > 0, f"--eta {eta}: must be greater than 0")
     else:
         eta_value = None
-    tol_value = common.validate_run_options(tol, max_iter)
+    tol_value = common.validate_run_options(tol, 1 if max_iter is None else max_iter)
     until = common.parse_number(until_loss, "--until-loss") if until_loss is not None else None
     common.validate(reduce in ("mean", "sum"), f"--reduce '{reduce}': use mean or sum")
     common.validate(log in ("epoch", "step"), f"--log '{log}': use epoch or step")
@@ -94,34 +99,54 @@ def run_data_command(
     start, _ = common.point_with_defaults(program, given, quiet or machine, binding.parameters)
 
     from ..engines.objective import Objective
-    from ..engines.train import TrainResult, train
+    from ..engines.train import TrainResult, TrainRow, TrainTick, consume, train
     from ..render import train as view
     from ..render.jsonout import emit
 
     opt = make(optimizer, eta_value, **hyper)
     objective = Objective(program, dataset, binding, reduce)
+    size = min(batch_size or dataset.rows, dataset.rows)
+    per_epoch = -(-dataset.rows // size)  # updates in one epoch
+    max_iter = updates_budget(max_iter, epochs, per_epoch)
     options = {
         "tol": tol_value, "until_loss": until, "max_iter": max_iter,
-        "batch_size": min(batch_size or dataset.rows, dataset.rows),
+        "batch_size": size,
         "epochs": epochs, "shuffle": shuffle, "seed": seed, "log": log,
     }  # fmt: skip
     setup = view.setup_block(program, objective, opt, start, options)
-    result: TrainResult  # train() always ends with its TrainResult (never left None)
-    rows, result = [], None  # type: ignore[assignment]
-    records = train(
-        objective, start, opt, batch_size=batch_size, epochs=epochs, max_iter=max_iter,
-        tol=tol_value, until_loss=until, shuffle=shuffle, seed=seed, log=log,
-    )  # fmt: skip
-    if json_out:  # rows written as they come, none kept
-        result = view.emit_streaming(setup, records)
-    else:
-        for rec in records:
-            if isinstance(rec, TrainResult):
-                result = rec
-            elif jsonl:
-                emit(view.jsonl_iteration(rec))
-            else:
-                rows.append(rec)
+    kept = view.KeptRows(show_all)  # the table's rows: all with --all, else head and tail
+    result: TrainResult | None = None
+    every = max(1, per_epoch // PROGRESS_LINES) if log == "epoch" and size < dataset.rows else 0
+    show_progress = common.wants_progress(machine, quiet)
+
+    with common.progress_bar(show_progress, max_iter, "training") as tick, interrupt.deferred():
+
+        def on_update(t: TrainTick) -> None:
+            if tick is not None:
+                tick(t.iteration)
+            if jsonl and every and t.iteration % every == 0 and t.batch < per_epoch:
+                emit(view.jsonl_progress(t))
+
+        records = train(
+            objective, start, opt, batch_size=batch_size, epochs=epochs, max_iter=max_iter,
+            tol=tol_value, until_loss=until, shuffle=shuffle, seed=seed, log=log,
+            progress=on_update,
+        )  # fmt: skip
+        if json_out:  # rows written as they come, none kept
+            result = view.emit_streaming(setup, records)
+        else:
+
+            def handle(rec: TrainRow | TrainResult) -> None:
+                nonlocal result
+                if isinstance(rec, TrainResult):
+                    result = rec
+                elif jsonl:
+                    emit(view.jsonl_iteration(rec))
+                else:
+                    kept.add(rec)
+
+            consume(records, handle)
+    assert result is not None  # train() always ends with its TrainResult
     if jsonl:
         emit(view.jsonl_summary(setup, result))
     elif not json_out:
@@ -132,7 +157,7 @@ def run_data_command(
         console = common.stdout_console()
         if not quiet:
             console.print(escape(binding_line(dataset, binding, reduce, program.output_name)))
-        for table in view.tables(setup, rows, show_all, console.width):
+        for table in view.tables(setup, kept.rows(), show_all, console.width, kept.dropped):
             console.print(table)
         for line in view.summary_lines(setup, result):
             console.print(line)
@@ -140,7 +165,34 @@ def run_data_command(
         from ..render.plot_data import plot_fit
 
         plot_fit(plot, program, dataset, binding, result, program.source, reduce)
-    if result.status != "converged":
+    if result.status == "interrupted":
+        sys.stderr.write("interrupted\n")
+        sys.stderr.flush()
+        raise typer.Exit(int(ExitCode.INTERRUPTED))
+    if not result.ok:
         sys.stderr.write(f"error: {result.message}\n")
         sys.stderr.flush()
         raise typer.Exit(1)
+
+
+#: --jsonl with --log epoch and mini-batches: about this many progress lines per epoch
+PROGRESS_LINES = 10
+
+
+def updates_budget(max_iter: int | None, epochs: int | None, per_epoch: int) -> int:
+    """--max-iter as given, or derived: enough updates for --epochs (not capped: rows are
+    not all kept on this path), else the default. Both given and --max-iter too small to
+    finish the epochs: an input error before the run, not a run cut short."""
+    from .descend import DEFAULT_MAX_ITER
+
+    if epochs is None:
+        return DEFAULT_MAX_ITER if max_iter is None else max_iter
+    needed = epochs * per_epoch
+    if max_iter is None:
+        return needed
+    common.validate(
+        max_iter >= needed,
+        f"--max-iter {max_iter} would stop before --epochs {epochs} end ({epochs} epochs of "
+        f"{per_epoch} updates = {needed} updates): give only one of them, or --max-iter ≥ {needed}",
+    )
+    return max_iter

@@ -5,7 +5,9 @@ row is where the run stopped (no step). At each row the checks run in this order
 
 1. ``converged``  — every |∂loss/∂v| < tol (a stationary start converges with 0 steps);
 2. ``converged``  — loss < until_loss, when given;
-3. ``diverged``   — |loss| ≥ 1e12·max(1, |loss₀|) (growing without bound), or a step made
+3. ``unbounded_below`` — loss ≤ −1e12·max(1, |loss₀|): the loss falls without bound (there
+   is no minimum to find; a smaller η cannot help);
+   ``diverged``   — loss ≥ 1e12·max(1, |loss₀|) (growing without bound), or a step made
    the point or the loss non-finite (an overflow);
 4. at checkpoint rows (4, 8, 16, …, 512, then every 1024th):
    ``diverged``    — max |v| > 1e12·max(1, max |v₀|);
@@ -13,7 +15,13 @@ row is where the run stopped (no step). At each row the checks run in this order
    p before them to within 1e-6 of the distance travelled per step (an exact flip x ↔ −x is
    found at row 4; a converging spiral of momentum shrinks each turn and is not a cycle;
    a crawl with tiny steps is not a cycle either — it ends in max_iterations);
+   ``converged``   — for a memoryless update (sgd, newton): the last step left the point
+   exactly where it was (the gradient is too small to move it: a fixed point of the update);
 5. ``max_iterations`` — k = max_iter steps taken without any of the above.
+
+A run that converged on its gradient has its point classified from the exact second
+derivatives (:func:`classify_point`): a minimum, a saddle, a maximum, or flat (the
+curvature vanishes there or nearby: an inflection or a plateau, not a confirmed minimum).
 
 A step into a point outside the domain ends the run with ``domain_error`` (which node,
 which value; the trace so far is kept, the last row has no loss). ``newton`` meeting
@@ -37,6 +45,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from .. import interrupt
 from ..errors import DomainError
 from ..limits import MAX_SWEEP
 from ..core.program import Program
@@ -68,6 +77,8 @@ CYCLE_RTOL = 1e-6  # a cycle returns within this fraction of the distance travel
 MAX_PERIOD = 8
 STATUSES = (
     "converged",
+    "interrupted",
+    "unbounded_below",
     "diverged",
     "oscillating",
     "max_iterations",
@@ -122,6 +133,8 @@ class DescentResult:
     loss: float | None  # its loss (None when it could not be evaluated)
     iterations: int  # steps taken (= index of the last row)
     error: dict | None = None  # domain_error: kind, message, node, label
+    #: converged on the gradient: minimum | saddle | maximum | flat (classify_point); else None
+    point_kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -252,6 +265,66 @@ def _cycle_period(points: list[list[float]], k: int) -> int | None:
     return None
 
 
+#: optimizers whose step depends on the current point only: an unmoved point stays put
+MEMORYLESS = ("sgd", "newton")
+#: an eigenvalue of the Hessian counts as zero below this fraction of the largest one
+FLAT_RTOL = 1e-9
+POINT_WORDS = {
+    "minimum": "; the point is a minimum (the second derivatives are positive definite)",
+    "saddle": "; but the point is a saddle (the curvature is positive in some directions and "
+    "negative in others), not a minimum",
+    "maximum": "; but the point is a maximum (the curvature is negative in every direction)",
+    "flat": "; but the curvature vanishes at or near the point (an inflection or a plateau): "
+    "not a confirmed minimum",
+}
+
+
+def classify_point(
+    program: Program, names: Sequence[str], point: Sequence[float], grad: Sequence[float]
+) -> str | None:
+    """What a stationary point is, from the exact Hessian: ``minimum`` when it is positive
+    definite there and at the point reflected through the quadratic model's minimum
+    (x − 2·H⁻¹g: a minimum of the model that the function's own curvature does not bear
+    out, as at x ≈ 0.002 on x^3, is ``flat``), ``saddle``, ``maximum``, or ``flat`` (an
+    eigenvalue ≈ 0). None when the second derivatives cannot be evaluated."""
+
+    def eigen(at: Sequence[float]) -> tuple[list[float], list[list[float]]] | None:
+        try:
+            H = program.hessian(dict(zip(names, at)), list(names))
+        except (DomainError, ArithmeticError, ValueError):
+            return None
+        rows = [[float(h) for h in row] for row in H]
+        if len(rows) == 1:
+            return rows[0], rows
+        import numpy as np
+
+        return [float(e) for e in np.linalg.eigvalsh(np.array(rows))], rows
+
+    if not names:  # a constant loss: no curvature to speak of
+        return None
+    first = eigen(point)
+    if first is None or not all(math.isfinite(e) for e in first[0]):
+        return None
+    lams, H = first
+    zero = FLAT_RTOL * max(abs(e) for e in lams) if any(lams) else 0.0
+    if all(e > zero for e in lams):
+        if len(H) == 1:
+            d = [grad[0] / H[0][0]]
+        else:
+            import numpy as np
+
+            d = [float(v) for v in np.linalg.solve(np.array(H), np.array(grad, dtype=float))]
+        beyond = eigen([x - 2.0 * di for x, di in zip(point, d)])
+        if beyond is None:
+            return "flat"
+        return "minimum" if all(e > zero for e in beyond[0]) else "flat"
+    if any(e > zero for e in lams) and any(e < -zero for e in lams):
+        return "saddle"
+    if all(e < -zero for e in lams):
+        return "maximum"
+    return "flat"
+
+
 class _Limits:
     """The 'without bound' thresholds, fixed by the start."""
 
@@ -340,6 +413,37 @@ class _Run:
     def run(self, point: list[float], chunk: _Loops | None) -> DescentResult:
         for xs, v in zip(self.points, point):
             xs.append(v)
+        try:
+            return self._loop(chunk)
+        except KeyboardInterrupt:
+            return self.interrupted(chunk is None)
+
+    def interrupted(self, store: bool) -> DescentResult:
+        """Ctrl-C: the run ends at its last complete row (every list cut to it; that row's
+        loss and gradient evaluated again when they were not stored yet)."""
+        if store:  # a row's step is stored last: rows with a step are complete
+            last = min(len(ss) for ss in self.steps) if self.steps else len(self.losses)
+        else:
+            last = min(len(xs) for xs in self.points) - 1
+        for xs in self.points:
+            del xs[last + 1 :]
+        value: float | None = None
+        try:
+            value, grad = self.f(*[xs[last] for xs in self.points])
+        except DomainError:
+            grad = None
+        if store:
+            del self.losses[last:]
+            self.losses.append(value)
+            for i, gs in enumerate(self.grads):
+                del gs[last:]
+                gs.append(None if grad is None else grad[i])
+            for ss in self.steps:
+                del ss[last:]
+        msg = f"interrupted by Ctrl-C after {last} step{'' if last == 1 else 's'}"
+        return self._done("interrupted", msg, last, value)
+
+    def _loop(self, chunk: _Loops | None) -> DescentResult:
         k = 0
         store = chunk is None
         while True:
@@ -389,6 +493,7 @@ class _Run:
 
     def _row(self, k: int, store: bool) -> DescentResult | None:
         """Evaluate row k, check it, and (if the run goes on) take the step from it."""
+        interrupt.check()  # a Ctrl-C waiting: rows up to k − 1 are complete
         point = [xs[k] for xs in self.points]
         try:
             value, grad = self.f(*point)
@@ -434,6 +539,8 @@ class _Run:
         if self.until is not None and value < self.until:
             return ("converged", "until")
         if not (-self.limits.loss <= value < self.limits.loss):  # type: ignore[union-attr]  # set at row 0
+            if value < 0:
+                return ("unbounded_below", None)
             return ("diverged", "loss")
         if is_checkpoint(k):
             verdict = self.checkpoint(k)
@@ -447,6 +554,8 @@ class _Run:
         """Check 4 at a checkpoint row k (on the points recorded up to row k)."""
         if max(abs(xs[k]) for xs in self.points) > self.limits.point:  # type: ignore[union-attr]  # set at row 0
             return ("diverged", "point")
+        if k > 0 and self.opt.name in MEMORYLESS and all(xs[k] == xs[k - 1] for xs in self.points):
+            return ("converged", "fixed")
         p = _cycle_period(self.points, k)
         if p is not None:
             return ("oscillating", p)
@@ -462,8 +571,20 @@ class _Run:
                 msg = f"the start is already a stationary point (every |∂loss/∂v| < {tol:g}): no steps taken"
             else:
                 msg = f"converged after {steps}: every |∂loss/∂v| < {tol:g}"
+        elif status == "converged" and detail == "fixed":
+            gmax = max(abs(g) for g in grad)
+            msg = (
+                f"converged after {steps}: the step no longer moves the point (the largest "
+                f"|∂loss/∂v| is {gmax:.3g}, too small to change it)"
+            )
         elif status == "converged":
             msg = f"converged after {steps}: the loss {value:.6g} < --until-loss {self.until:g}"
+        elif status == "unbounded_below":
+            msg = (
+                f"unbounded_below: the loss fell without bound to {value:.6g} after {steps} (it "
+                f"started at {self.loss0:.6g}): it has no minimum in this direction, so no η "
+                "can find one"
+            )
         elif status == "diverged" and detail == "loss":
             msg = (
                 f"diverged: the loss grew without bound to {value:.6g} after {steps} "
@@ -496,7 +617,13 @@ class _Run:
                 f"newton cannot step from {self._show_point(k)}: {detail}; the Newton step would head "
                 "for a maximum or saddle, or does not exist — start nearer a minimum or use another optimizer"
             )
-        return self._done(status, msg, k, value)
+        kind = None
+        if status == "converged" and detail != "until":
+            point = [xs[k] for xs in self.points]
+            kind = classify_point(self.program, self.names, point, grad)
+            if kind is not None:
+                msg += POINT_WORDS[kind]
+        return self._done(status, msg, k, value, point_kind=kind)
 
     def explain_error(self, err: DomainError, k: int, value: float | None = None) -> DescentResult:
         """A DomainError at row k: an overflow after some steps is divergence; else domain_error."""
@@ -509,17 +636,39 @@ class _Run:
         if err.node is not None:
             error["label"] = self.program.label(err.node)
         if overflow:
+            before = self._loss_at(k - 1)
+            if before is not None and before < min(0.0, self.loss0 or 0.0):
+                msg = (
+                    f"unbounded_below: the loss fell to {before:.6g} and kept falling until the "
+                    f"values overflowed after {k} step{'' if k == 1 else 's'} ({err.message}): it "
+                    "has no minimum in this direction, so no η can find one"
+                )
+                return self._done("unbounded_below", msg, k, value, error)
             msg = f"diverged: after {k} step{'' if k == 1 else 's'} the values overflowed ({err.message}){self._eta_hint()}"
             return self._done("diverged", msg, k, value, error)
         at = "the start" if k == 0 else f"step {k}"
         msg = f"domain error at {at} ({self._show_point(k)}): {err.message}"
         return self._done("domain_error", msg, k, value, error)
 
+    def _loss_at(self, k: int) -> float | None:
+        """The loss at row k (already evaluated once; None if it cannot be)."""
+        try:
+            value = self.f(*[xs[k] for xs in self.points])[0]
+        except DomainError:
+            return None
+        return float(value) if math.isfinite(value) else None
+
     def _done(
-        self, status: str, message: str, k: int, value: float | None, error: dict | None = None
+        self,
+        status: str,
+        message: str,
+        k: int,
+        value: float | None,
+        error: dict | None = None,
+        point_kind: str | None = None,
     ) -> DescentResult:
         values = {v: xs[k] for v, xs in zip(self.names, self.points)}
-        return DescentResult(status, message, values, value, k, error)
+        return DescentResult(status, message, values, value, k, error, point_kind)
 
     def _show_point(self, k: int) -> str:
         return ", ".join(f"{v} = {xs[k]:.6g}" for v, xs in zip(self.names, self.points))
@@ -1120,12 +1269,18 @@ def _sweep_vectorized(
             if until is not None:
                 finish(active & (loss < until), ("converged", "until"))
             # (loss_limit and point_limit: set at row 0)
+            finish(active & (loss < -loss_limit), ("unbounded_below", None))  # type: ignore[operator]
             finish(active & ~((-loss_limit <= loss) & (loss < loss_limit)), ("diverged", "loss"))  # type: ignore[operator]
             if is_checkpoint(k):
                 big = np.zeros(R)
                 for xv in x:
                     big = np.maximum(big, np.abs(xv))
                 finish(active & (big > point_limit), ("diverged", "point"))  # type: ignore[operator]
+                if k > 0 and opt.name in MEMORYLESS:
+                    same = active.copy()
+                    for Xv in X:
+                        same &= Xv[k] == Xv[k - 1]
+                    finish(same, ("converged", "fixed"))
                 periods = _cycle_periods(X, k, R)
                 for p in range(2, MAX_PERIOD + 1):
                     finish(active & (periods == p), ("oscillating", p))

@@ -7,8 +7,11 @@ epoch boundary (the start included) the objective is evaluated on the whole data
 that loss and gradient decide convergence, whatever the batch size.
 
 Stopping, as in descend: ``converged`` when every |∂loss/∂p| of the whole-data objective
-is < tol, or as soon as the whole-data loss < until_loss; ``max_iterations`` when the
-update budget (max_iter) or the epoch budget (epochs) runs out first; ``diverged`` when
+is < tol, or as soon as the whole-data loss < until_loss; ``completed`` when the epoch
+budget (epochs) is spent — a budget, not a failure — unless an until_loss was asked for
+and not reached (then ``max_iterations``, as when the update budget max_iter runs out
+first); ``interrupted`` when the consumer throws KeyboardInterrupt in (Ctrl-C): the last
+complete update is the result; ``diverged`` when
 the loss or a parameter becomes non-finite or the loss grows 1e12-fold; ``oscillating``
 (full batch only — mini-batch iterates always jitter) when the iterates jump back and forth
 between two points without the loss going down; ``domain_error`` when a sample leaves a
@@ -21,8 +24,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Callable, Iterator
 
+from .. import interrupt
 from ..errors import DomainError, InputError
 from .descend import DEFAULT_MAX_ITER, DEFAULT_TOL
 from .descend import GROWTH as GROWTH_LIMIT  # diverged: loss ≥ this many times max(1, start loss)
@@ -54,9 +58,26 @@ class TrainRow:
     full_loss: float | None
 
 
+@dataclass(frozen=True, slots=True)
+class TrainTick:
+    """Progress after one update: how many updates so far, the epoch it belongs to (1-based),
+    the batch within the epoch (1-based) and that batch's loss before the update."""
+
+    iteration: int
+    epoch: int
+    batch: int
+    batch_loss: float
+
+
+#: statuses whose run counts as a success (exit 0)
+SUCCESS = ("converged", "completed")
+
+
 @dataclass(frozen=True)
 class TrainResult:
-    status: str  # converged | max_iterations | diverged | oscillating | domain_error | nonpositive_curvature
+    # converged | completed | max_iterations | diverged | oscillating | domain_error |
+    # nonpositive_curvature | interrupted
+    status: str
     message: str
     values: dict[str, float]
     loss: float | None  # whole-data loss at the end (None if it could not be computed)
@@ -71,7 +92,7 @@ class TrainResult:
 
     @property
     def ok(self) -> bool:
-        return self.status == "converged"
+        return self.status in SUCCESS
 
 
 def train(
@@ -87,8 +108,14 @@ def train(
     shuffle: bool = True,
     seed: int | None = 0,
     log: str = "epoch",
+    progress: Callable[[TrainTick], None] | None = None,
 ) -> Iterator[TrainRow | TrainResult]:
-    """Yield TrainRow records as they are made, then one TrainResult."""
+    """Yield TrainRow records as they are made, then one TrainResult.
+
+    ``progress`` is called after every update with a :class:`TrainTick`. A KeyboardInterrupt
+    thrown in at a ``yield`` (:func:`consume` does it) or raised while the run computes ends
+    the run with status ``interrupted`` at the last complete update.
+    """
     import numpy as np
 
     n = objective.rows
@@ -120,7 +147,11 @@ def train(
     loss0 = None
     history: list[tuple[list[float], float]] = []  # full-batch: recent (point, loss)
 
+    finished = False  # the result is made: a Ctrl-C after it changes nothing
+
     def result(status, message, loss=None, gradient=None, error=None):
+        nonlocal finished
+        finished = True
         return TrainResult(
             status, message, as_dict(point), loss, gradient, updates, epoch, k, n,
             tuple(epoch_losses), tuple(epoch_values), error,
@@ -179,6 +210,9 @@ def train(
                 point = [x + s for x, s in zip(point, steps)]
                 updates += 1
                 epoch += 1
+                if progress is not None:
+                    progress(TrainTick(updates, epoch, 1, ev.value))
+                interrupt.check()
                 if not all(math.isfinite(x) for x in point):
                     yield flush(None) or row
                     yield result(
@@ -203,6 +237,9 @@ def train(
                 steps = move([bev.gradient[p] for p in names], rows)
                 point = [x + s for x, s in zip(point, steps)]
                 updates += 1
+                if progress is not None:
+                    progress(TrainTick(updates, epoch + 1, b, bev.value))
+                interrupt.check()
                 if not all(math.isfinite(x) for x in point) or bev.value > GROWTH_LIMIT * max(
                     loss0, 1.0
                 ):
@@ -231,6 +268,25 @@ def train(
                                        epoch, epochs, updates, max_iter, full, k) or ("max_iterations", "")  # fmt: skip
             yield result(status, message, ev.value, dict(ev.gradient))
             return
+    except KeyboardInterrupt:
+        if finished:
+            raise
+        # the last complete update is the state to report: ``point`` changes in one
+        # assignment, so it is either before or after the update that was running
+        last = flush(None)
+        if last is not None:
+            yield last
+        try:
+            ev = objective.evaluate(as_dict(point))
+            loss, grad = ev.value, dict(ev.gradient)
+        except (DomainError, KeyboardInterrupt):
+            loss, grad = None, None
+        yield result(
+            "interrupted",
+            f"interrupted by Ctrl-C after {_count(epoch, 'epoch')} ({_count(updates, 'update')})",
+            loss, grad,
+        )  # fmt: skip
+        return
     except CurvatureError as err:
         last = flush(None)
         if last is not None:
@@ -249,6 +305,30 @@ def train(
             return
         yield result("domain_error", err.message, error=err)
         return
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
+
+
+def consume(records: Iterator[TrainRow | TrainResult], handle: Callable[[TrainRow | TrainResult], None]) -> None:
+    """Pass each of :func:`train`'s records to ``handle``. A Ctrl-C that lands in ``handle``
+    (while a row is rendered) is thrown into the run, which then ends as ``interrupted``
+    and its last records are handled too; one that lands inside the run is handled there."""
+    try:
+        for rec in records:
+            handle(rec)
+    except KeyboardInterrupt:
+        throw = getattr(records, "throw", None)
+        if throw is None:
+            raise
+        try:
+            rec = throw(KeyboardInterrupt)  # a finished run raises it again: nothing to add
+        except StopIteration:
+            return
+        handle(rec)
+        for rec in records:
+            handle(rec)
 
 
 def _diff(new: dict, old: dict) -> dict:
@@ -285,9 +365,15 @@ def _verdict(ev, gnorm, tol, until_loss, loss0, epoch, epochs, updates, max_iter
         else (f"the largest partial is {gnorm:.3g} (tol {tol:g})")
     )
     if epochs is not None and epoch >= epochs:
+        if until_loss is not None:
+            return (
+                "max_iterations",
+                f"stopped after {_count(epoch, 'epoch')} (--epochs) without converging: {goal}",
+            )
         return (
-            "max_iterations",
-            f"stopped after {epoch} epoch{'s' if epoch != 1 else ''} (--epochs) without converging: {goal}",
+            "completed",
+            f"completed {_count(epoch, 'epoch')} ({_count(updates, 'update')}): the whole-data "
+            f"loss is {ev.value:.6g}; {goal}",
         )
     if updates >= max_iter:
         return (

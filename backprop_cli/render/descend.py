@@ -57,7 +57,12 @@ def outcome(run: Descent) -> dict:
     doc = {
         "status": res.status,
         "message": res.message,
-        "result": {"values": res.values, "loss": res.loss, "iterations": res.iterations},
+        "result": {
+            "values": res.values,
+            "loss": res.loss,
+            "iterations": res.iterations,
+            "stationary_point": res.point_kind,
+        },
     }
     if res.error is not None:
         doc["error"] = res.error
@@ -233,7 +238,7 @@ STATUS_STYLE = {"converged": "green"}
 
 def summary_lines(run: Descent) -> list[str]:
     """Rich-markup lines: the status and message, the result, and the loss sparkline."""
-    from .spark import sparkline
+    from .spark import scale_words, sparkline
 
     res = run.result
     style = STATUS_STYLE.get(res.status, "red")
@@ -246,8 +251,9 @@ def summary_lines(run: Descent) -> list[str]:
     lines.append(f"result: {escape(point)}, loss = {fmt(res.loss)} after {steps}")
     losses = run.losses()
     note = "" if len(losses) <= SPARK_WIDTH else f", last {SPARK_WIDTH} of {len(losses)}"
+    shown = losses[-SPARK_WIDTH:]
     lines.append(
-        f"loss per iteration (log scale{note}): {sparkline(losses, log=True, width=SPARK_WIDTH)}"
+        f"loss per iteration ({scale_words(shown)}{note}): {sparkline(shown, log=True)}"
     )
     if len(run.names) == 1 and run.optimizer == "sgd":
         first = run.record(0)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from rich.markup import escape
 
-from ..engines.train import TrainResult, TrainRow
+from ..engines.train import SUCCESS, TrainResult, TrainRow, TrainTick
 from .data import data_block
 from .numbers import fmt
 
@@ -108,6 +108,45 @@ def emit_streaming(setup: dict, records) -> TrainResult:
     return end[-1]
 
 
+class KeptRows:
+    """The rows a table will show, kept while the run goes: every row with --all, else the
+    first HEAD_ROWS and the last TAIL_ROWS (a long run costs a bounded number of rows)."""
+
+    def __init__(self, show_all: bool) -> None:
+        from collections import deque
+
+        self.show_all = show_all
+        self.head: list[TrainRow] = []
+        self.tail: deque[TrainRow] = deque(maxlen=None if show_all else TAIL_ROWS + 1)
+        self.count = 0
+
+    def add(self, row: TrainRow) -> None:
+        self.count += 1
+        if not self.show_all and len(self.head) < HEAD_ROWS:
+            self.head.append(row)
+        else:
+            self.tail.append(row)
+
+    @property
+    def dropped(self) -> int:
+        """Rows not kept (0 when every row is)."""
+        return self.count - len(self.head) - len(self.tail)
+
+    def rows(self) -> list[TrainRow]:
+        return self.head + list(self.tail)
+
+
+def jsonl_progress(tick: TrainTick) -> dict:
+    """--jsonl between epoch rows: how far the epoch has got (no whole-data loss yet)."""
+    return {
+        "record": "progress",
+        "iteration": tick.iteration,
+        "epoch": tick.epoch,
+        "batch": tick.batch,
+        "batch_loss": tick.batch_loss,
+    }
+
+
 def jsonl_iteration(row: TrainRow) -> dict:
     return {"record": "iteration", **iteration_record(row)}
 
@@ -117,18 +156,24 @@ def jsonl_summary(setup: dict, result: TrainResult) -> dict:
 
 
 def tables(
-    setup: dict, rows: list[TrainRow], show_all: bool = False, width: int | None = None
+    setup: dict,
+    rows: list[TrainRow],
+    show_all: bool = False,
+    width: int | None = None,
+    dropped: int = 0,
 ) -> list:
     """One row per update or epoch: point, loss(es), gradient, step; split into several
-    tables (same rows) when one would not fit ``width`` (see render.descend.fit_tables)."""
+    tables (same rows) when one would not fit ``width`` (see render.descend.fit_tables).
+    ``dropped``: rows of the run between ``rows[HEAD_ROWS - 1]`` and the next that were not
+    kept (:class:`KeptRows`)."""
     from .descend import fit_tables
 
     names = setup["variables"]
     steps_mode = any(r.batch is not None for r in rows)
-    n = len(rows)
-    shown: list[int | None] = list(range(n))
+    n = len(rows) + dropped
+    shown: list[int | None] = list(range(len(rows)))
     if not show_all and n > HEAD_ROWS + TAIL_ROWS + 1:
-        shown = list(range(HEAD_ROWS)) + [None] + list(range(n - TAIL_ROWS, n))
+        shown = list(range(HEAD_ROWS)) + [None] + list(range(len(rows) - TAIL_ROWS, len(rows)))
     recs = [None if k is None else rows[k] for k in shown]
 
     def col(header: str, cell):
@@ -163,9 +208,9 @@ def table(setup: dict, rows: list[TrainRow], show_all: bool = False):
 
 
 def summary_lines(setup: dict, result: TrainResult) -> list[str]:
-    from .spark import sparkline
+    from .spark import scale_words, sparkline
 
-    style = "green" if result.status == "converged" else "red"
+    style = "green" if result.status in SUCCESS else "red"
     msg = result.message
     if msg.startswith(result.status):
         msg = msg[len(result.status) :].lstrip(": ")
@@ -177,6 +222,8 @@ def summary_lines(setup: dict, result: TrainResult) -> list[str]:
     )
     losses = list(result.epoch_losses)
     note = "" if len(losses) <= SPARK_WIDTH else f", last {SPARK_WIDTH} of {len(losses)}"
-    spark = sparkline(losses, log=True, width=SPARK_WIDTH)
-    lines.append(f"whole-data loss per epoch (log scale{note}): {spark}")
+    shown = losses[-SPARK_WIDTH:]
+    lines.append(
+        f"whole-data loss per epoch ({scale_words(shown)}{note}): {sparkline(shown, log=True)}"
+    )
     return lines

@@ -89,11 +89,30 @@ def test_generated_variants_agree_with_reference(expr, start, eta, kw):
 
 
 def test_w6_numbers():
-    d = sgd_fast(backprop_cli.compile("(x - 1)^2 + 0.001"), {"x": 0.0}, 0.01, 10_000)
+    """The benchmark's quartic: 10^4 steps, every point the hand loop's (no fixed point)."""
+    d = sgd_fast(backprop_cli.compile("(x - 1)^4 + 0.001"), {"x": 0.0}, 0.1, 10_000)
     x = 0.0
     for _ in range(10_000):
-        x -= 0.01 * (2.0 * (x - 1.0))
+        x -= 0.1 * (4.0 * (x - 1.0) * (x - 1.0) * (x - 1.0))
     assert d.status == "max_iterations" and d.points[0][-1] == x and len(d) == 10_001
+
+
+def test_the_lesson_loss_reaches_a_fixed_point_at_a_checkpoint():
+    """tol 0 on the quadratic: the update stops moving x after some step k; both loops stop
+    at the first checkpoint row at or after k, with the hand loop's point."""
+    from backprop_cli.engines.descend import next_checkpoint
+
+    x, k = 0.0, 0
+    while True:
+        nxt = x - 0.01 * (2.0 * (x - 1.0))
+        if nxt == x:
+            break
+        x, k = nxt, k + 1
+    for fast in (True, False):
+        d = descend(backprop_cli.compile("(x - 1)^2 + 0.001"), {"x": 0.0}, "sgd", 0.01,
+                    tol=0.0, max_iter=10_000, fast=fast)  # fmt: skip
+        assert d.status == "converged" and len(d) - 1 == next_checkpoint(k + 1)
+        assert d.points[0][-1] == x
 
 
 def test_tol_zero_variant_has_no_gradient_test():
