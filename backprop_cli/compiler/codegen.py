@@ -32,6 +32,7 @@ from typing import Any, Callable, Sequence
 
 from ..core.graph import Graph
 from ..core.primitives import LN2, LN10, SCALAR, TABLE, array_namespace
+from .execute import run_generated
 
 #: op -> the inputs where an infinite value can vanish (x/inf = 0, atan(inf) = pi/2,
 #: min(inf, 1) = 1, 2^-inf = 0 …). Python float arithmetic overflows to inf silently, and an
@@ -673,7 +674,7 @@ def build_functions(
                 if abody.constant_guards
                 else "",
             )
-            exec(compile(asrc, "<backprop:array>", "exec"), array_ns)  # our own generated code
+            run_generated(asrc, array_ns, "array")
             state["array"] = array_ns["_array_f"]
             state["asrc"] = asrc
         import numpy as np
@@ -702,7 +703,7 @@ def build_functions(
         )
     ns = scalar_helpers()
     ns.update(_float=float, _diagnose=diagnose, _general=general)
-    exec(compile(src, "<backprop:scalar>", "exec"), ns)  # our own generated code, see module doc
+    run_generated(src, ns, "scalar")
     state["scalar"] = ns["_f"]
 
     def array_function(*values):
@@ -732,5 +733,5 @@ def build_dict_function(f: Callable, names: Sequence[str], slow: Callable[[Any],
     src += "    return _z, {" + ", ".join(f"{ks[k]}: {gs[k]}" for k in range(n)) + "}\n"
     ns: dict = {"_f": f, "_slow": slow}
     ns.update({ks[k]: name for k, name in enumerate(names)})
-    exec(compile(src, "<backprop:dict>", "exec"), ns)  # our own generated code, see module doc
+    run_generated(src, ns, "dict")
     return ns["_vg"]

@@ -50,6 +50,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
+from ..compiler.execute import run_generated
 from ..errors import DomainError, InputError
 from ..core.program import Program
 
@@ -982,7 +983,7 @@ def _solve_function(
     ns.update(_float=float, _inf=math.inf, _fsum=math.fsum, _FastSolveRun=FastSolveRun)
     ns.update(_setup=(program, vary, split, gradient))
     ns.update({f"_n{i}": name for i, name in enumerate(names)})  # names as constants, never source
-    exec(compile(text, "<backprop:solve>", "exec"), ns)  # our own generated code (codegen.py)
+    run_generated(text, ns, "solve")
     fn = ns["_solve"]
     fn.source = text
     fn.peel = peel

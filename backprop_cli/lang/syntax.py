@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import MISSING, dataclass, fields
 
+from ..compiler.execute import run_generated
 from ..errors import Span
 
 
@@ -48,7 +49,7 @@ def cheap_init(cls):
         ns[f"_set_{f.name}"] = cls.__dict__[f.name].__set__
     body = "".join(f"    _set_{n}(self, {n})\n" for n in names) or "    pass\n"
     src = f"def __init__(self, {', '.join(params)}):\n{body}"
-    exec(src, ns)  # our own source: field names of our own classes
+    run_generated(src, ns, "init")
     init = ns["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     cls.__init__ = init
