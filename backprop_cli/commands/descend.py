@@ -161,6 +161,7 @@ def _no_data_options(**given) -> None:
 
 def run_command(expr, eta, x0, at, of, optimizer, momentum, beta1, beta2, rho, epsilon, tol, until_loss,
                 max_iter, show_all, json_out, jsonl, quiet, plot) -> None:  # fmt: skip
+    import itertools
     import sys
 
     from ..engines.optimizers import OPTIMIZERS
@@ -244,8 +245,14 @@ def run_command(expr, eta, x0, at, of, optimizer, momentum, beta1, beta2, rho, e
         emit_stream(doc, tail)
     else:
         console = common.stdout_console()
-        for table in view.descend_tables(run, show_all, console.width):
-            console.print(table)
+        if show_all and len(run) > view.STREAM_FROM:  # bounded memory: plain lines as built
+            lines = view.streamed_table(run)
+            while chunk := list(itertools.islice(lines, 4096)):
+                sys.stdout.write("\n".join(chunk) + "\n")
+            sys.stdout.flush()
+        else:
+            for table in view.descend_tables(run, show_all, console.width):
+                console.print(table)
         for line in view.summary_lines(run):
             console.print(line)
     if plotter is not None:

@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .. import interrupt
+from ..compiler.execute import run_generated
 from ..errors import DomainError
 from ..limits import MAX_SWEEP
 from ..core.program import Program
@@ -110,6 +111,12 @@ def next_checkpoint(k: int) -> int:
     return -(-k // CHECK_EVERY) * CHECK_EVERY
 
 
+#: rows built together when a run's records are iterated (JSON, JSONL, --all); blocks
+#: shorter than BLOCK_FROM take each curvature by itself (no numpy import for a short run)
+BLOCK = 4096
+BLOCK_FROM = 64
+
+
 @dataclass(frozen=True, slots=True)
 class IterationRecord:
     """One row: the point, its loss and gradient, and the step taken from it (None on the
@@ -171,6 +178,37 @@ class Descent:
         n = len(self) - 1
         if k < 0:
             k += n + 1
+        return self._record(k, None)
+
+    def block(self, a: int, b: int) -> list[IterationRecord]:
+        """Rows a … b−1, their curvatures (one variable) in one vectorised pass: a long
+        run's rows cost a compiled call each, not an interpreted second derivative each.
+        (numpy's sin/exp may round an ulp apart from math's: curvature is for display.)"""
+        b = min(b, len(self))
+        curvatures: list[float | None] | None = None
+        if len(self.names) == 1 and b - a >= BLOCK_FROM:
+            curvatures = self._curvatures(self.points[0][a:b])
+        return [self._record(k, None if curvatures is None else curvatures[k - a]) for k in range(a, b)]
+
+    def _curvatures(self, xs: list[float]) -> list[float | None] | None:
+        """f'' at every x of ``xs`` (one variable) through numpy-valued dual numbers; None
+        when the vectorised pass cannot run (a domain check refuses the block)."""
+        import numpy as np
+
+        from ..core import dual
+
+        arr = np.array(xs, dtype=float)
+        try:
+            with np.errstate(all="ignore"):
+                h = dual.hessian(self.program.graph, {self.names[0]: arr}, list(self.names),
+                                 self.program.output)[0][0]  # fmt: skip
+        except (DomainError, ArithmeticError, ValueError, TypeError):
+            return None
+        h = np.broadcast_to(np.asarray(h, dtype=float), arr.shape)
+        return [float(c) if math.isfinite(c) else None for c in h.tolist()]
+
+    def _record(self, k: int, curvature_given: float | None) -> IterationRecord:
+        n = len(self) - 1
         values = {v: self.points[i][k] for i, v in enumerate(self.names)}
         last_failed = k == n and self.result.loss is None
         if last_failed:
@@ -189,7 +227,7 @@ class Descent:
                 steps = {v: -(self.eta * grad[i]) for i, v in enumerate(self.names)}  # type: ignore[index]  # k < n: set
         curvature = bound = None
         if len(self.names) == 1 and not last_failed:
-            curvature = self._curvature(values)
+            curvature = curvature_given if curvature_given is not None else self._curvature(values)
             if self.optimizer == "sgd" and curvature is not None and curvature > 0:
                 bound = 2.0 / curvature
         return IterationRecord(
@@ -205,15 +243,15 @@ class Descent:
     def records(self) -> list[IterationRecord]:
         """Every row, in order (cached)."""
         if "records" not in self._cache:
-            self._cache["records"] = [self.record(k) for k in range(len(self))]
+            self._cache["records"] = list(self)
         return self._cache["records"]
 
     def __iter__(self) -> Iterator[IterationRecord]:
         if "records" in self._cache:
             yield from self._cache["records"]
         else:
-            for k in range(len(self)):
-                yield self.record(k)
+            for a in range(0, len(self), BLOCK):
+                yield from self.block(a, a + BLOCK)
 
     def losses(self) -> list[float | None]:
         """The loss of every row (for sparklines); the last is the result's."""
@@ -931,7 +969,7 @@ def _interval_function(body: Body, n: int) -> Callable[..., Any] | None:
          f"    return {body.value}, ({', '.join(body.grads)},)"]
     )  # fmt: skip
     ns: dict = {"__builtins__": {}}
-    exec(compile(src, "<backprop:interval>", "exec"), ns)  # our own generated code
+    run_generated(src, ns, "interval")
     f = ns["_ivf"]
     try:  # a helper (NameError) or an operation _Iv lacks (TypeError) fails at any point
         f(*[_Iv(1.0, 1.0)] * n)
@@ -1138,7 +1176,7 @@ def _generate_chunk(
     src += ["        _k += 1", "    return _k"]
     text = "\n".join(src) + "\n"
     ns = scalar_helpers()
-    exec(compile(text, "<backprop:descend>", "exec"), ns)  # our own generated code (codegen.py)
+    run_generated(text, ns, "descend")
     fn = ns["_chunk"]
     fn.source = text
     fn.unroll = unroll

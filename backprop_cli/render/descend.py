@@ -3,11 +3,13 @@ table, and the strict JSON documents (backprop.descend/1, backprop.descend-sweep
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+
+from collections.abc import Callable, Iterator
 
 from rich.markup import escape
 
-from ..engines.descend import Descent, IterationRecord
+from ..engines.descend import BLOCK, Descent, IterationRecord
 from .jsonout import Rows
 from .numbers import fmt
 from .table import make_table
@@ -78,6 +80,45 @@ def descend_document(run: Descent) -> dict:
     doc = header(run)
     doc["iterations"] = [iteration_record(r) for r in run]
     return doc
+
+
+def _number(x: object) -> str:
+    """A float (or None) exactly as jsonout.dumps writes it: repr, non-finite as null."""
+    if x is None:
+        return "null"
+    if x.__class__ is int:
+        return str(x)
+    v = float(x)  # type: ignore[arg-type]
+    return float.__repr__(v) if math.isfinite(v) else "null"
+
+
+def row_writer(run: Descent) -> Callable[[IterationRecord], str]:
+    """A function writing :func:`iteration_record` as strict JSON text — the same text
+    jsonout.dumps makes of it, built directly (a long run's rows are most of its JSON)."""
+    from .jsonout import dumps
+
+    keys = [dumps(name) + ": " for name in run.names]
+    one = len(run.names) == 1
+
+    def obj(d: dict[str, float] | None) -> str:
+        if d is None:
+            return "null"
+        return "{" + ", ".join(k + _number(v) for k, v in zip(keys, d.values())) + "}"
+
+    def write(rec: IterationRecord) -> str:
+        text = (
+            f'{{"iteration": {rec.iteration}, "values": {obj(rec.values)}, '
+            f'"loss": {_number(rec.loss)}, "gradient": {obj(rec.gradient)}, '
+            f'"steps": {obj(rec.steps)}'
+        )
+        if rec.curvature is not None or one:
+            text += (
+                f', "curvature": {_number(rec.curvature)}, '
+                f'"stability_bound": {_number(rec.stability_bound)}'
+            )
+        return text + "}"
+
+    return write
 
 
 def streamed_document(run: Descent) -> tuple[dict, Callable[[], dict]]:
@@ -231,6 +272,41 @@ def descend_tables(run: Descent, show_all: bool = False, width: int | None = Non
     hidden = len(run) - HEAD_ROWS - TAIL_ROWS
     caption = f"{hidden} rows not shown (⋮); --all shows every row" if None in shown else None
     return fit_tables(title, key, groups, width, caption)
+
+
+#: --all past this many rows: a plain table written row by row (bounded memory)
+STREAM_FROM = 10_000
+#: its column width: the widest number fmt() writes at 6 significant digits ("-1.23457e-308")
+STREAM_WIDTH = 13
+
+
+def streamed_table(run: Descent) -> Iterator[str]:
+    """--all for a long run: the table as plain lines — title, header, rule, then one line
+    per row, built block by block as they are written (a 10^6-row run never holds its rows
+    or a Rich table of them). Every column is STREAM_WIDTH wide (or its header's width):
+    the widths cannot be known before the rows are. Lines are not folded to the screen."""
+    names = run.names
+    one = len(names) == 1
+    heads = ["k", *names, "loss", *(f"∂loss/∂{v}" for v in names)]
+    heads += ["step"] if one else [f"step {v}" for v in names]
+    if one:
+        heads += ["f''"] + (["2/f''"] if run.optimizer == "sgd" else [])
+    widths = [max(len(h), STREAM_WIDTH) for h in heads]
+    widths[0] = max(len(str(len(run) - 1)), 1)
+    hyper = "".join(f", {k} = {fmt(v)}" for k, v in run.hyper.items())
+    yield f"{run.optimizer} on {run.program.source} (η = {fmt(run.eta)}{hyper}): every row"
+    yield " ".join(h.rjust(w) for h, w in zip(heads, widths))
+    yield " ".join("─" * w for w in widths)
+    for a in range(0, len(run), BLOCK):
+        for r in run.block(a, a + BLOCK):
+            cells = [str(r.iteration), *(fmt(r.values[v]) for v in names), fmt(r.loss)]
+            cells += [fmt(r.gradient[v]) if r.gradient else "—" for v in names]
+            cells += [fmt(r.steps[v]) if r.steps else "—" for v in names]
+            if one:
+                cells.append(fmt(r.curvature))
+                if run.optimizer == "sgd":
+                    cells.append(fmt(r.stability_bound))
+            yield " ".join(c.rjust(w) for c, w in zip(cells, widths))
 
 
 STATUS_STYLE = {"converged": "green"}

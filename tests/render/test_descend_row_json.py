@@ -1,0 +1,34 @@
+"""render/descend.row_writer: a descend row written as JSON text by hand is exactly the text
+jsonout.dumps makes of the row's dict — on real runs and on rows with every awkward float
+(NaN, ±inf, −0.0, subnormals, huge, None)."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import backprop_cli
+from backprop_cli.engines.descend import IterationRecord, descend
+from backprop_cli.render.descend import iteration_record, row_writer
+from backprop_cli.render.jsonout import dumps
+
+
+def test_row_writer_equals_dumps():
+    rng = random.Random(1)
+    for text, start in [("(x-1)^2", {"x": 0.2}), ("x^2 + 3*y^2", {"x": 1.0, "y": -2.0}), ("log(x)", {"x": 2.0})]:
+        run = descend(backprop_cli.compile(text), start, "sgd", 0.1, max_iter=50)
+        w = row_writer(run)
+        for rec in run:
+            assert w(rec) == dumps(iteration_record(rec))
+        names = run.names
+        for _ in range(200):
+
+            def pick() -> object:
+                return rng.choice([None, math.nan, math.inf, -math.inf, -0.0, 0.0,
+                                   rng.uniform(-1e300, 1e300), rng.random() * 1e-310, 5e-324,
+                                   1.0, 3])  # fmt: skip
+
+            vals = {v: pick() for v in names}
+            rec = IterationRecord(rng.randrange(10**6), vals, pick(), rng.choice([None, {v: pick() for v in names}]),
+                                  rng.choice([None, {v: pick() for v in names}]), pick(), pick())
+            assert w(rec) == dumps(iteration_record(rec)), rec
