@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import List, Optional
 
 import typer
@@ -15,6 +16,58 @@ EXPR_HELP = (
     'The program, e.g. "(w*2+b)*(b+1)"; - reads stdin. Default: the lesson\'s graph '
     "x = 2*w + b; y = b + 1; z = x*y at w=3, b=4, target 60, varying b."
 )
+
+
+def is_lesson_graph(program) -> bool:
+    """Whether *program* computes the lesson's z = (2w + b)(b + 1) at its output: the same
+    graph up to the order of the operands of + and * and the names of intermediates
+    (compared by :func:`backprop_cli.core.graph.canonical`, not by text)."""
+    if not set(common.LESSON_AT) <= set(program.variables):
+        return False
+    from .. import compile as compile_program
+    from ..core.graph import canonical
+
+    lesson = compile_program(common.LESSON_GRAPH)
+    want = canonical(lesson.graph, lesson.output)
+    return canonical(program.graph, program.output, limit=2 * len(want or "")) == want
+
+
+def lesson_note(
+    from_lesson: dict[str, float], target: bool, gradient: str, varied: list[str], out: str
+) -> str | None:
+    """The one line on stderr for the lesson's graph: which of its starting values and
+    target stand in for missing ones, and — when another rule is used — that the lesson's
+    hand method is freeze (∂out/∂b held at its first value) and how to get it."""
+    parts = []
+    if from_lesson or target:
+        said = []
+        if from_lesson:
+            said.append("starting at " + ", ".join(f"{k} = {v:g}" for k, v in from_lesson.items()))
+        if target:
+            said.append(f"target {LESSON_TARGET:g}")
+        options = [o for o, missing in (("--at", from_lesson), ("--target", target)) if missing]
+        them = "them" if len(from_lesson) + bool(target) > 1 else "it"
+        parts.append(
+            "this is the lesson's graph: "
+            + " with ".join(said)
+            + f" (set {them} with {' and '.join(options)})"
+        )
+    else:
+        parts.append("this is the lesson's graph")
+    vary = list(LESSON_VARY)
+    held = f"∂{out}/∂b held at its first value"
+    if gradient != "freeze" and varied != vary:
+        parts.append(f"the lesson's hand method varies b alone with {held}: use --vary b --gradient freeze")
+    elif gradient != "freeze":
+        parts.append(
+            f"the lesson's hand method is --gradient freeze ({held}); this run recomputes it "
+            "at every step (Newton)"
+        )
+    elif varied != vary:
+        parts.append("the lesson varies b alone: use --vary b")
+    if len(parts) == 1 and not (from_lesson or target):
+        return None
+    return "note: " + "; ".join(parts)
 
 
 def _vary_names(items: list[str] | None) -> list[str]:
@@ -44,7 +97,10 @@ def register(app: typer.Typer, command_cls) -> None:
             "Stops: converged (|error| < --tol), zero_gradient, domain_error, non_finite, "
             "diverged (|error| over 1e12 × the first, or growing 10 updates in a row by ≥ 10×, "
             "or the iterates running away), oscillating (a cycle of up to 8 points seen twice), "
-            "max_iterations.",
+            "max_iterations. The lesson's graph, however written ((w*2+b)*(b+1), (b+1)*(b+2*w), "
+            "its statements in any order), takes the lesson's w = 3, b = 4 and target 60 for a "
+            "missing --at value or --target, said in a note on stderr; any other program needs "
+            "--target.",
         ),
     )
     def solve(
@@ -89,13 +145,7 @@ def register(app: typer.Typer, command_cls) -> None:
                 gradient in ("refresh", "freeze"), f"--gradient '{gradient}': use refresh or freeze"
             )
             tol_value = common.validate_run_options(tol, max_iter)
-            if target is None:
-                common.validate(
-                    expr is None, "--target is required: the value the output should reach"
-                )
-                target_value = LESSON_TARGET
-            else:
-                target_value = common.parse_number(target, "--target")
+            target_value = None if target is None else common.parse_number(target, "--target")
             given = common.parse_at(at)
             names = _vary_names(vary)
             plot_solve = common.plot_module(plot).plot_solve if plot is not None else None
@@ -105,14 +155,33 @@ def register(app: typer.Typer, command_cls) -> None:
             from ..engines.solve import Iteration, check_vary, iterate, make_run
 
             text = common.read_program_text(expr, common.LESSON_GRAPH)
-            if expr is None:
-                given = {**common.LESSON_AT, **given}
-                if not names:
-                    names = list(LESSON_VARY)
             program = compile_program(text, output=of)
+            lesson = expr is None or is_lesson_graph(program)
+            common.validate(
+                lesson or target_value is not None,
+                "--target is required: the value the output should reach",
+            )
+            # the lesson's graph: its missing starting values and target are the lesson's
+            from_lesson = {k: v for k, v in common.LESSON_AT.items() if k not in given}
+            if lesson:
+                given = {**from_lesson, **given}
+            if expr is None and not names:
+                names = list(LESSON_VARY)
             start, defaulted = common.point_with_defaults(program, given, quiet or machine)
             varied = check_vary(program, names)
             symbol = output_symbol(program)
+            if lesson and not (quiet or machine):
+                if expr is None:  # the bare command: the lesson's values are its documented default
+                    from_lesson = {}
+                note = lesson_note(
+                    from_lesson, expr is not None and target_value is None, gradient,
+                    list(varied), symbol,
+                )  # fmt: skip
+                if note:
+                    sys.stderr.write(note + "\n")
+                    sys.stderr.flush()
+            if target_value is None:
+                target_value = LESSON_TARGET
 
             records = iterate(
                 program, start, target_value, varied,

@@ -11,8 +11,8 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, cast
 
 from ..lang import syntax
-from ..errors import DomainError, Span
-from ..lang.syntax import cheap_init
+from ..errors import DomainError, ParseError, Span
+from ..lang.syntax import cheap_init, make_span
 from .primitives import BINARY_OPS, FUNCTION_OPS, TABLE, namespace_for
 from ..lang.names import CONSTANTS
 
@@ -86,8 +86,12 @@ class _NewNode:
         self.constant = constant
 
 
-def build(program: syntax.Flat | syntax.Script) -> Graph:
+def build(program: syntax.Flat | syntax.Script, output: str | None = None) -> Graph:
     """Lower a parsed program to a graph. The parser has already checked names and limits.
+
+    The output (:func:`output_of`): the last statement of the source if nothing reads it,
+    else the one assigned name nothing reads; with several such names and no ``output``
+    (the name ``--of`` gives, which the caller then selects) it is a ParseError listing them.
 
     Reads the flat form (:func:`backprop_cli.lang.parser.parse_flat`); a syntax tree is
     flattened first. One pass in post-order with a stack of node ids: a name is its node
@@ -201,6 +205,10 @@ def build(program: syntax.Flat | syntax.Script) -> Graph:
         else:  # EXPR: the bare last statement
             out = pop()
             out_name = nodes[out].name or nodes[out].expr
+    last = entries[-1] if entries else None
+    if last is not None and last[0] == ASSIGN and source[last[5] :].strip(" \t\r\n;"):
+        # the parser reordered the statements: this one is not the last of the source
+        out, out_name = output_of(program, env, output)
     names = {n.name: n.id for n in nodes if n.name is not None}
     return Graph(
         source=source,
@@ -212,6 +220,70 @@ def build(program: syntax.Flat | syntax.Script) -> Graph:
         output=out,
         output_name=out_name,
     )
+
+
+def output_of(program: syntax.Flat, env: dict[str, int], output: str | None) -> tuple[int, str]:
+    """The output of a program whose statements the parser reordered: (node id, name).
+
+    The last statement of the source is the output if nothing reads it (then the sort has
+    put it last as well); otherwise the one assigned name that nothing reads (which every
+    other statement then feeds, so it is last too). Several unread names leave the choice
+    to ``output`` (``--of``); without it, a ParseError lists them.
+    """
+    entries = program.entries
+    starts = {e[1]: e for e in entries if e[0] == syntax.ASSIGN}  # name -> its ASSIGN entry
+    last = max(starts.values(), key=lambda e: e[2])[1]
+    read = {e[1] for e in entries if e[0] == syntax.NAME}
+    if last not in read:
+        return env[last], last
+    unread = sorted((name for name in starts if name not in read), key=lambda n: starts[n][2])
+    if len(unread) == 1 or output is not None:
+        name = unread[0]
+        return env[name], name
+    shown = ", ".join(unread[:8]) + (f" and {len(unread) - 8} more" if len(unread) > 8 else "")
+    where = starts[last]
+    raise ParseError(
+        f"cannot tell which node is the output: '{last}', assigned last, is read by another "
+        f"statement, and {len(unread)} assigned names are read by none: {shown}",
+        program.source,
+        make_span(where[2], where[3]),
+        hint=f"choose one with --of NAME (e.g. --of {unread[0]}), or end the program with it",
+    )
+
+
+#: operations whose operands may be swapped: canonical() sorts them
+COMMUTATIVE = frozenset({"add", "mul"})
+
+
+def canonical(graph: Graph, output: int | None = None, limit: int = 2000) -> str | None:
+    """The output's computation as one string, the same for two graphs exactly when they
+    compute the same expression up to the order of the operands of ``+`` and ``*`` and the
+    names of intermediates: ``(w*2+b)*(b+1)`` and ``x = 2*w + b; y = b + 1; z = x*y`` give
+    ``mul(add(1.0,b),add(b,mul(2.0,w)))``. Variables keep their names; a named intermediate
+    is spelled out (a copy ``x = y`` adds nothing). None when a form would pass ``limit``
+    characters (a shared subexpression is spelled out at every use, so forms can grow fast).
+    """
+    out = graph.output if output is None else output
+    needed = needed_by(graph, out)
+    forms = [""] * (out + 1)
+    for node in graph.nodes[: out + 1]:
+        if not needed[node.id]:
+            continue
+        if node.op == "var":
+            form = str(node.name)
+        elif node.op == "const":
+            form = repr(node.value)
+        elif node.op == "id":
+            form = forms[node.inputs[0]]
+        else:
+            args = [forms[i] for i in node.inputs]
+            if node.op in COMMUTATIVE:
+                args.sort()
+            form = f"{node.op}({','.join(args)})"
+        if len(form) > limit:
+            return None
+        forms[node.id] = form
+    return forms[out]
 
 
 def _element(v, index, shape):

@@ -303,4 +303,4 @@ def compile_program(text: str, output: str | None = None) -> Program:
     from ..lang.parser import parse_flat
 
     with gc_paused():
-        return Program(build(parse_flat(text))).with_output(output)
+        return Program(build(parse_flat(text), output)).with_output(output)

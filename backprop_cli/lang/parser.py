@@ -5,7 +5,8 @@ the reference, and the only place errors are worded. :func:`parse_flat` — what
 ``backprop_cli.compile`` uses — first tries :func:`_parse_quick`, a one-loop
 operator-precedence reader that writes the flat form directly and declines (None) at the
 first sign of anything unusual; declined text goes to :func:`parse`. The quick reader
-exists for speed (benchmarks/README.md, W3); tests/test_parser_quick.py holds it to the careful one.
+exists for speed (benchmarks/README.md, W3); tests/accel/test_quick_parser.py holds it to
+the careful one.
 
 Grammar (``sep`` is ``;`` or a newline; the parser always ends by requiring end of input)::
 
@@ -43,9 +44,16 @@ parentheses + calls + unary signs + right-nested powers, syntax nodes, and
 statements. Binary chains and sign/power chains are parsed with loops; only
 parentheses and calls recurse, bounded by ``MAX_DEPTH``.
 
-Checks after parsing: no assignment to a function or constant name, no name
-assigned twice, no name used before (or in) its own assignment. Names never
-assigned are the program's inputs; that is the graph builder's business.
+Checks after parsing: no assignment to a function or constant name, no name used in
+its own assignment. Order: when every name is assigned once, statements may come in any
+order (``z = x*y; x = 2*w + b; y = b + 1``): :func:`parse` returns them sorted
+topologically — each assignment before the statements that read it, source order kept
+wherever the dependencies allow — and assignments that depend on each other in a cycle
+(``a = b + 1; b = a*2``) are an error naming the cycle. A name assigned twice is refused,
+and then the statement order is the rule as it always was: the first problem met in
+source order is reported (a use before the assignment, or the second assignment).
+Names never assigned are the program's inputs; which statement is the output is the
+graph builder's business (:func:`backprop_cli.core.graph.build`).
 """
 
 from __future__ import annotations
@@ -82,7 +90,8 @@ def parse_flat(text: str) -> Flat:
 def parse(text: str) -> Script:
     """Parse *text* into a Script, or raise ParseError / LimitError with the source and a span.
 
-    The careful recursive-descent parser: the reference for :func:`parse_flat`.
+    The careful recursive-descent parser: the reference for :func:`parse_flat`. The
+    statements come back in dependency order (sorted when the source has them otherwise).
     """
     text = prepare_source(text)
     old = sys.getrecursionlimit()
@@ -96,8 +105,7 @@ def parse(text: str) -> Script:
         program = parser.program()
     finally:
         sys.setrecursionlimit(old)
-    _check_names(program, parser.uses)
-    return program
+    return _check_names(program, parser.uses)
 
 
 #: binary operator -> precedence in :func:`_parse_quick` (unary signs are 3, between
@@ -119,10 +127,11 @@ def _parse_quick(text: str) -> list[tuple] | None:
     valid: a character the quick tokens skip (checked at the end: the last token must end
     where the text does, bar trailing blanks), a name or number :func:`scan` would refuse
     or look at further, ``'='`` out of place, a missing operand or operator, a bad call, a
-    bare expression before the last statement, unbalanced brackets, a name used before
-    (or in) its assignment or assigned twice, or a program that could come near a limit.
+    bare expression before the last statement, unbalanced brackets, a name read before
+    (or in) its assignment — statements out of order are the careful parser's to sort —
+    or assigned twice, or a program that could come near a limit.
     For every text it accepts, the entries are exactly ``flatten`` of the careful
-    parser's tree (tests/test_parser_quick.py compares the two).
+    parser's tree (tests/accel/test_quick_parser.py compares the two).
 
     Operators wait on a stack as ``(precedence, op, start or implicit)``; an arriving
     binary operator first reduces every waiting one that binds at least as tightly (for
@@ -321,7 +330,7 @@ def _parse_quick(text: str) -> list[tuple] | None:
     if not statement or pos != len(text.rstrip(" \t\r")):
         return None
     # a name read before it was assigned, then assigned (later, or by that very
-    # statement): used before its assignment (the careful path words it)
+    # statement): the careful path sorts the statements, or words the error
     if not unassigned.isdisjoint(first):
         return None
     return out
@@ -732,17 +741,74 @@ def _names_in(expr: Expr) -> list[Name]:
     return found
 
 
-def _check_names(program: Script, uses: list[list[Name]] | None = None) -> None:
-    """Refuse double assignment and use before assignment, in statement order.
+def _check_names(program: Script, uses: list[list[Name]] | None = None) -> Script:
+    """The program with its statements in dependency order, or a ParseError.
+
+    When every name is assigned once, statements may come in any order: they are sorted
+    topologically (:func:`_sort_statements`), keeping source order wherever the
+    dependencies allow; a program already in order is returned as it is. A name used in
+    its own definition, or assignments that depend on each other in a cycle, are refused.
+    A name assigned twice keeps the rules of the statement order: double assignment and
+    use before assignment are refused, in statement order (:func:`_check_in_order`).
 
     ``uses``: the Name nodes of each statement in source order, as the parser met them
     (the same list :func:`_names_in` walks out of the tree).
     """
+    statements = program.statements
+    first: dict[str, int] = {}
+    twice = False
+    for index, stmt in enumerate(statements):
+        if isinstance(stmt, Assign):
+            if stmt.target in first:
+                twice = True
+            else:
+                first[stmt.target] = index
+    if twice:
+        _check_in_order(program, first, uses)
+        raise AssertionError("a name assigned twice is always refused")  # pragma: no cover
+    found_by: list[list[Name]] = []
+    forward = False
+    for index, stmt in enumerate(statements):
+        if uses is not None:
+            found = uses[index]
+        else:
+            found = _names_in(stmt.expr if isinstance(stmt, Assign) else stmt)
+        found_by.append(found)
+        for use in found:
+            assigned = first.get(use.name)
+            if assigned is not None and assigned >= index:
+                if assigned == index:
+                    raise _use_before_assignment(program, use, index, index)
+                forward = True
+    if not forward:
+        return program
+    return Script(_sort_statements(program, first, found_by), program.source)
+
+
+def _use_before_assignment(program: Script, use: Name, index: int, assigned: int) -> ParseError:
+    stmt = program.statements[assigned]
+    assert isinstance(stmt, Assign)
+    where = _line_of(program.source, stmt.target_span.start)
+    if assigned == index:
+        hint = (
+            f"a name cannot be used in its own definition; to use an input "
+            f"named {use.name}, give the result another name"
+        )
+    else:
+        hint = f"move '{use.name} = ...' before its first use"
+    return ParseError(
+        f"'{use.name}' is used before it is assigned; its assignment is on line {where}",
+        program.source,
+        use.span,
+        hint,
+    )
+
+
+def _check_in_order(
+    program: Script, first: dict[str, int], uses: list[list[Name]] | None
+) -> None:
+    """Refuse double assignment and use before assignment, in statement order."""
     text = program.source
-    first: dict[str, tuple[int, Assign]] = {}
-    for index, stmt in enumerate(program.statements):
-        if isinstance(stmt, Assign) and stmt.target not in first:
-            first[stmt.target] = (index, stmt)
     for index, stmt in enumerate(program.statements):
         if uses is not None:
             found = uses[index]
@@ -750,26 +816,98 @@ def _check_names(program: Script, uses: list[list[Name]] | None = None) -> None:
             found = _names_in(stmt.expr if isinstance(stmt, Assign) else stmt)
         for use in found:
             assigned = first.get(use.name)
-            if assigned is not None and assigned[0] >= index:
-                where = _line_of(text, assigned[1].target_span.start)
-                if assigned[0] == index:
-                    hint = (
-                        f"a name cannot be used in its own definition; to use an input "
-                        f"named {use.name}, give the result another name"
-                    )
-                else:
-                    hint = f"move '{use.name} = ...' before its first use"
-                raise ParseError(
-                    f"'{use.name}' is used before it is assigned; its assignment is on line {where}",
-                    text,
-                    use.span,
-                    hint,
-                )
-        if isinstance(stmt, Assign) and first[stmt.target][0] != index:
-            where = _line_of(text, first[stmt.target][1].target_span.start)
+            if assigned is not None and assigned >= index:
+                raise _use_before_assignment(program, use, index, assigned)
+        if isinstance(stmt, Assign) and first[stmt.target] != index:
+            earlier = program.statements[first[stmt.target]]
+            assert isinstance(earlier, Assign)
+            where = _line_of(text, earlier.target_span.start)
             raise ParseError(
                 f"'{stmt.target}' is assigned twice; it was first assigned on line {where}",
                 text,
                 stmt.target_span,
                 hint="each name can be assigned once; use a new name",
             )
+
+
+#: at most this many links of a cycle are spelled out in its error message
+_CYCLE_SHOWN = 6
+
+
+def _sort_statements(
+    program: Script, first: dict[str, int], found_by: list[list[Name]]
+) -> tuple[Assign | Expr, ...]:
+    """The statements in a topological order: every assignment before the statements that
+    read its name. Stable: among the statements ready at a step, the earliest in the source
+    goes first (Kahn's algorithm over a heap of source indices), so a program already in
+    order keeps it. Assignments that depend on each other in a cycle are a ParseError
+    naming the cycle, its caret on the first of them in the source.
+    """
+    import heapq
+
+    statements = program.statements
+    n = len(statements)
+    needs: list[list[int]] = []  # statement -> the statements it reads, in source order
+    readers: list[list[int]] = [[] for _ in range(n)]
+    waiting = [0] * n
+    for index, found in enumerate(found_by):
+        deps: list[int] = []
+        for use in found:
+            j = first.get(use.name)
+            if j is not None and j not in deps:
+                deps.append(j)
+                readers[j].append(index)
+        needs.append(deps)
+        waiting[index] = len(deps)
+    ready = [i for i in range(n) if not waiting[i]]  # ascending: already a heap
+    order: list[int] = []
+    while ready:
+        i = heapq.heappop(ready)
+        order.append(i)
+        for r in readers[i]:
+            waiting[r] -= 1
+            if not waiting[r]:
+                heapq.heappush(ready, r)
+    if len(order) < n:
+        raise _cycle_error(program, needs, waiting)
+    return tuple(statements[i] for i in order)
+
+
+def _cycle_error(program: Script, needs: list[list[int]], waiting: list[int]) -> ParseError:
+    """Walk from the earliest unplaced statement along unplaced dependencies until a
+    statement repeats: the loop found is a cycle."""
+    statements = program.statements
+    start = next(i for i, w in enumerate(waiting) if w)
+    seen: dict[int, int] = {}
+    path: list[int] = []
+    i = start
+    while i not in seen:
+        seen[i] = len(path)
+        path.append(i)
+        i = next(j for j in needs[i] if waiting[j])
+    cycle = path[seen[i] :]
+    k = cycle.index(min(cycle))  # begin with the earliest in the source
+    cycle = cycle[k:] + cycle[:k]
+    names = [_assign(statements[j]).target for j in cycle]
+    links = [f"{a} uses {b}" for a, b in zip(names, names[1:] + names[:1])]
+    if len(links) > _CYCLE_SHOWN:
+        links = links[: _CYCLE_SHOWN - 1] + [f"… ({len(links) - _CYCLE_SHOWN + 1} more)"]
+    if len(names) == 2:
+        who = f"'{names[0]}' and '{names[1]}' are"
+    elif len(names) <= _CYCLE_SHOWN:
+        who = ", ".join(f"'{m}'" for m in names[:-1]) + f" and '{names[-1]}' are"
+    else:
+        who = f"{len(names)} names are"
+    head = _assign(statements[cycle[0]])
+    return ParseError(
+        f"{who} defined in terms of each other (a cycle): " + ", ".join(links),
+        program.source,
+        head.span,
+        hint="a name must be computable from the inputs and the other names without itself",
+    )
+
+
+def _assign(stmt: Assign | Expr) -> Assign:
+    """A statement known to be an assignment (a bare expression is never read)."""
+    assert isinstance(stmt, Assign)
+    return stmt

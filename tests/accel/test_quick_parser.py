@@ -76,7 +76,9 @@ def test_quick_declines_what_careful_refuses(text):
 
 
 #: syntactically fine, refused by the careful parser's name checks: declined too
-NAME_REFUSED = ["x = y; y = 1", "x = x + 1", "a = 1; a = 2", "y = 2*y"]
+NAME_REFUSED = [
+    "x = x + 1", "a = 1; a = 2", "y = 2*y", "a = b + 1; b = a*2", "y = x; x = 1; x = 2"
+]
 
 
 def test_parse_flat_gives_careful_errors():
@@ -172,3 +174,24 @@ def test_tree_and_flat_build_the_same_graph(text):
     """The quick parser's flat form (these texts take it) and the careful tree, flattened."""
     assert parser._parse_quick(prepare_source(text)) is not None
     assert build(parse(text)) == build(parse_flat(text))
+
+
+#: statements out of order: valid programs the careful parser sorts; the quick one declines
+OUT_OF_ORDER = [
+    "z = x*y; x = 2*w + b; y = b + 1", "x = y; y = 1", "y = 2*x\nx = 1",
+    "c = a + b; a = 1; d = 4; b = a*2", "y = x + 1; x = w; y*2",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", OUT_OF_ORDER)
+def test_out_of_order_programs_take_the_careful_path_sorted(text):
+    assert parser._parse_quick(prepare_source(text)) is None
+    got = parser.parse_flat(text)
+    assert got.entries == syntax.flatten(parser.parse(text)).entries
+    assigned: set[str] = set()  # sorted: a name is read only after its assignment
+    every = {e[1] for e in got.entries if e[0] == syntax.ASSIGN}
+    for entry in got.entries:
+        if entry[0] == syntax.NAME and entry[1] in every:
+            assert entry[1] in assigned, (text, entry)
+        elif entry[0] == syntax.ASSIGN:
+            assigned.add(entry[1])

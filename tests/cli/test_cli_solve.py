@@ -141,3 +141,105 @@ def test_help_shows_examples_verbatim():
     assert r.exit_code == 0
     for example in help_text.EXAMPLES["solve"]:
         assert example in r.stdout
+
+
+# -- the lesson's graph, however it is written (issue 13, item 3) ----------------------------
+LESSON_SPELLINGS = [
+    "(w*2+b)*(b+1)", "(2*w+b)*(b+1)", "(b+1)*(b+2*w)", LESSON, "z = x*y; x = 2*w + b; y = b + 1",
+]  # fmt: skip
+ROOT = (-7 + 265**0.5) / 2  # the exact root of (6+b)(b+1) = 60
+
+
+def test_design_card_command_starts_from_the_lesson():
+    r = run_cli("(w*2+b)*(b+1)", "--target", "60", "--vary", "b")
+    assert r.exit_code == 0, r.stderr
+    assert r.stderr == (
+        "note: this is the lesson's graph: starting at w = 3, b = 4 (set them with --at); "
+        "the lesson's hand method is --gradient freeze (∂f/∂b held at its first value); "
+        "this run recomputes it at every step (Newton)\n"
+    )
+    assert "w = 3; b = 4.639410298 (varied), from 4" in r.stdout
+    doc = strict(run_cli("(w*2+b)*(b+1)", "--target", "60", "--vary", "b", "--json").stdout)
+    assert doc["at"] == {"w": 3.0, "b": 4.0} and doc["defaulted"] == []
+    assert doc["result"]["updates"] == 3
+    assert doc["result"]["values"]["b"] == pytest.approx(ROOT, abs=1e-9)
+
+
+@pytest.mark.parametrize("text", LESSON_SPELLINGS)
+def test_lesson_spellings_default_values_and_target_and_freeze_gives_the_hand_table(text):
+    r = run_cli(text, "--vary", "b", "--gradient", "freeze")
+    assert r.exit_code == 0, r.stderr
+    assert r.stderr == (
+        "note: this is the lesson's graph: starting at w = 3, b = 4 with target 60 "
+        "(set them with --at and --target)\n"
+    )
+    doc = strict(run_cli(text, "--vary", "b", "--gradient", "freeze", "--json").stdout)
+    assert doc["target"] == 60.0 and doc["at"] == {"w": 3.0, "b": 4.0}
+    rows = doc["iterations"]
+    assert [rows[0]["output"], rows[0]["error"], rows[0]["partials"]["b"]] == [50.0, -10.0, 15.0]
+    assert rows[1]["values"]["b"] == pytest.approx(14 / 3, rel=1e-15)
+    assert rows[1]["output"] == pytest.approx(544 / 9, rel=1e-14)
+    assert rows[2]["values"]["b"] == pytest.approx(626 / 135, rel=1e-14)
+    assert all(row["factors"]["b"] == 15.0 for row in rows)
+    assert doc["result"]["updates"] == 6 and round(doc["result"]["values"]["b"], 6) == 4.639410
+
+
+def test_lesson_graph_given_values_win_and_the_note_names_only_what_was_missing():
+    r = run_cli("(2*w+b)*(b+1)", "--at", "w=5", "--target", "70", "--vary", "b", "--gradient", "freeze")
+    assert r.exit_code == 0, r.stderr
+    assert r.stderr == "note: this is the lesson's graph: starting at b = 4 (set it with --at)\n"
+    r = run_cli("(2*w+b)*(b+1)", "--at", "w=3,b=4", "--vary", "b", "--gradient", "freeze")
+    assert r.stderr == "note: this is the lesson's graph: target 60 (set it with --target)\n"
+    doc = strict(
+        run_cli("(2*w+b)*(b+1)", "--at", "w=5", "--target", "70", "--vary", "b", "--json").stdout
+    )
+    assert doc["at"] == {"w": 5.0, "b": 4.0} and doc["target"] == 70.0
+    # (10 + b)(b + 1) = 70: b = (−11 + √361)/2 = 4
+    assert doc["result"]["values"]["b"] == pytest.approx(4.0)
+
+
+def test_lesson_graph_fully_given_mentions_only_the_rule():
+    args = ["(2*w+b)*(b+1)", "--at", "w=3,b=4", "--target", "60"]
+    r = run_cli(*args, "--vary", "b", "--gradient", "freeze")
+    assert r.exit_code == 0 and r.stderr == ""
+    r = run_cli(*args)  # both varied, refreshed
+    assert r.stderr == (
+        "note: this is the lesson's graph; the lesson's hand method varies b alone with "
+        "∂f/∂b held at its first value: use --vary b --gradient freeze\n"
+    )
+    r = run_cli(*args, "--vary", "w", "--gradient", "freeze")
+    assert r.stderr == "note: this is the lesson's graph; the lesson varies b alone: use --vary b\n"
+
+
+def test_lesson_note_is_silenced_by_quiet_and_machine_output():
+    r = run_cli("(w*2+b)*(b+1)", "--vary", "b", "--quiet")
+    assert r.exit_code == 0 and r.stderr == ""
+    r = run_cli("(w*2+b)*(b+1)", "--vary", "b", "--jsonl")
+    assert r.exit_code == 0 and r.stderr == ""
+
+
+def test_bare_solve_names_the_hand_method_when_another_rule_is_used():
+    r = run_cli()
+    assert r.exit_code == 0
+    assert r.stderr == (
+        "note: this is the lesson's graph; the lesson's hand method is --gradient freeze "
+        "(∂z/∂b held at its first value); this run recomputes it at every step (Newton)\n"
+    )
+    assert run_cli("--gradient", "freeze").stderr == ""
+
+
+@pytest.mark.parametrize("text", ["(2*w+b)*(b+2)", "(2*b+w)*(w+1)", "(w+w+b)*(b+1)"])
+def test_only_the_lessons_graph_gets_its_defaults(text):
+    """A near miss keeps today's defaults: --target required, missing values start at 1."""
+    lesson = strict(run_cli("(2*w+b)*(b+1)", "--vary", "b", "--json").stdout)
+    assert lesson["at"] == {"w": 3.0, "b": 4.0} and lesson["target"] == 60.0
+    r = run_cli(text, "--vary", "b")
+    assert r.exit_code == 2 and r.stdout == ""
+    assert r.stderr.startswith("error: --target is required")
+    r = run_cli(text, "--target", "60", "--vary", "b", "--json")
+    assert r.exit_code in (0, 1)
+    doc = strict(r.stdout)
+    assert doc["at"] == {"w": 1.0, "b": 1.0} or doc["at"] == {"b": 1.0, "w": 1.0}
+    assert sorted(doc["defaulted"]) == ["b", "w"]
+    r = run_cli(text, "--target", "60", "--vary", "b")
+    assert "warning: no value for" in r.stderr and "note:" not in r.stderr

@@ -240,3 +240,15 @@ def test_max_iterations():
     run = lesson(gradient="freeze", max_iter=2)
     assert run.result.status == "max_iterations" and run.result.updates == 2
     assert len(run.iterations) == 3 and run.iterations[-1].steps is None
+
+
+def test_lesson_written_z_first_gives_the_same_hand_table():
+    """Statements in any order (sorted by the parser): the same rows, number for number."""
+    z_first = solve(bp.compile("z = x*y; x = 2*w + b; y = b + 1"), {"w": 3.0, "b": 4.0}, 60.0,
+                    ["b"], gradient="freeze")  # fmt: skip
+    rows, want = z_first.iterations, lesson(gradient="freeze").iterations
+    assert [(r.values, r.output, r.error, r.partials, r.steps) for r in rows] == [
+        (r.values, r.output, r.error, r.partials, r.steps) for r in want
+    ]
+    assert rows[1].values["b"] == pytest.approx(14 / 3, rel=1e-15)
+    assert z_first.result.updates == 6 and round(z_first.result.values["b"], 6) == 4.639410

@@ -258,7 +258,11 @@ ERRORS = [
     ("pi = 3", "cannot assign to 'pi': it is a built-in constant", "pi = 3", "^^"),
     ("e = 1", "cannot assign to 'e': it is a built-in constant", "e = 1", "^"),
     ("x = 1; x = 2", "'x' is assigned twice; it was first assigned on line 1", "x = 1; x = 2", "       ^"),
-    ("y = x; x = 1", "'x' is used before it is assigned; its assignment is on line 1", "y = x; x = 1", "    ^"),
+    # statements may come in any order (they are sorted); a cycle is refused at its first
+    # assignment (with a name assigned twice, the statement order is the rule as before:
+    # tests/lang/test_statement_order.py)
+    ("a = b + 1; b = a*2", "'a' and 'b' are defined in terms of each other (a cycle): a uses b, b uses a",
+     "a = b + 1; b = a*2", "^^^^^^^^^"),
     ("x = x + 1", "'x' is used before it is assigned; its assignment is on line 1", "x = x + 1", "    ^"),
     ("x+1; y = 2", "only the last statement can be a bare expression; did you mean 'name = ...'?",
      "x+1; y = 2", "^^^"),
@@ -298,13 +302,27 @@ def test_rendered_end_of_input_caret_one_past_the_end():
     )
 
 
-def test_rendered_multiline_use_before_assign():
-    err = fail("y = 2*x\nx = 1")
+def test_rendered_multiline_use_before_assign_when_a_name_is_assigned_twice():
+    # with every name assigned once it is a valid program, sorted ...
+    assert [s.target for s in parse("y = 2*x\nx = 1").statements] == ["x", "y"]
+    # ... and with a name assigned twice, the statement order is the rule as before
+    err = fail("y = 2*x\nx = 1\nx = 2")
     assert err.render() == (
         "error: 'x' is used before it is assigned; its assignment is on line 2 (line 1, column 7)\n"
         "  y = 2*x\n"
         "        ^\n"
         "hint: move 'x = ...' before its first use"
+    )
+
+
+def test_rendered_multiline_cycle():
+    err = fail("q = 1\na = b + 1\nb = a*2")
+    assert err.render() == (
+        "error: 'a' and 'b' are defined in terms of each other (a cycle): a uses b, b uses a "
+        "(line 2, column 1)\n"
+        "  a = b + 1\n"
+        "  ^^^^^^^^^\n"
+        "hint: a name must be computable from the inputs and the other names without itself"
     )
 
 
