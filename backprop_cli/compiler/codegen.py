@@ -149,7 +149,7 @@ def _placeholder_needs(t: str) -> tuple[int, ...]:
     operand of + or − needs a sum, a right one a product (``a - (b - c)`` keeps its
     parentheses); a left operand of × or ÷ a product, a right one a unary minus; the
     operand of unary minus a unary minus; a call argument anything; anything else (``**``,
-    a placeholder used twice) an atom. tests/test_codegen_parens.py checks every template.
+    a placeholder used twice) an atom. tests/compiler/test_parenthesisation.py checks every template.
     """
     got = _NEEDS.get(t)
     if got is not None:
@@ -256,8 +256,8 @@ def emit(
     id, template facts and formatters looked up once per node. The dicts keyed by
     generated strings (``prec``, ``fdepth``, ``depth``) stay keyed by strings on purpose:
     two nodes can produce the same string (an alias, ``x^1``), and the output depends on
-    what was recorded for that string. tests/test_codegen_emit.py compares the output with
-    the untuned emitter's (tests/emit_reference.py).
+    what was recorded for that string. tests/accel/test_emitter_reference.py compares the output with
+    the untuned emitter's (tests/helpers/emit_reference.py).
     """
     out = graph.output if output is None else output
     pos = {name: k for k, name in enumerate(args)}
