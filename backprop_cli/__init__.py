@@ -22,7 +22,28 @@ __all__ = ["compile", "__version__"]
 
 
 def compile(text: str, output: str | None = None) -> Program:  # noqa: A001 - the public verb
-    """Parse *text* into a :class:`backprop_cli.core.program.Program` (never evaluates it)."""
+    """Parse *text* into a :class:`backprop_cli.core.program.Program` (never evaluates it).
+
+    *text* must be a str (bytes: decode them first); anything else raises
+    :class:`backprop_cli.errors.InputTypeError`, which is also a TypeError.
+    """
+    if text.__class__ is not str or not (output is None or output.__class__ is str):
+        _refuse_non_text(text, output)
     from .core.program import compile_program
 
     return compile_program(text, output=output)
+
+
+def _refuse_non_text(text: object, output: object) -> None:
+    from .errors import InputTypeError
+
+    for what, value in (("the program", text), ("output", output)):
+        if (value is None and what == "output") or isinstance(value, str):
+            continue
+        name = "None" if value is None else type(value).__name__
+        hint = None
+        if isinstance(value, bytes | bytearray):
+            hint = "decode it first, e.g. compile(data.decode('utf-8'))"
+        if what == "output":
+            raise InputTypeError(f"compile() takes output as a str (a node's name), not {name}")
+        raise InputTypeError(f"compile() takes the program as a str, not {name}", hint=hint)

@@ -166,6 +166,11 @@ class Command(typer.core.TyperCommand):
         except Exception as exc:  # an unanticipated bug: one line, not a traceback
             if debug_enabled():
                 raise
+            from .commands.common import report_stdout_failure, stdout_failure
+
+            failure = stdout_failure(exc)  # stdout full or closed: an output error, exit 1
+            if failure is not None:
+                raise typer.Exit(report_stdout_failure(failure)) from None
             from .errors import escape_controls
 
             sys.stderr.write(
@@ -229,6 +234,10 @@ def _root(
     from .commands import common
 
     common.set_debug(debug)
+    if debug:  # --debug shows numpy's floating-point warnings again (see main)
+        import warnings
+
+        warnings.filterwarnings("default", category=RuntimeWarning)
 
 
 def _register() -> None:
@@ -251,13 +260,66 @@ if _previous_sigint is not None or signal.getsignal(signal.SIGINT) is _interrupt
     signal.signal(signal.SIGINT, _previous_sigint or signal.default_int_handler)
 
 
+def recover_argv(args: list[str]) -> list[str]:
+    """Arguments decoded with ``surrogateescape`` (a C or POSIX locale without Python's UTF-8
+    mode: ``σ`` arrives as ``'\\udccf\\udc83'``) decoded again as the UTF-8 they are; an
+    argument that is not valid UTF-8 either is left as it came (its errors escape it)."""
+    out = []
+    for arg in args:
+        if not arg.isascii() and any("\udc80" <= ch <= "\udcff" for ch in arg):
+            try:
+                arg = os.fsencode(arg).decode("utf-8")
+            except UnicodeError:
+                pass
+        out.append(arg)
+    return out
+
+
+def prepare_streams() -> None:
+    """The standard streams as every command expects them. A stdout closed at start
+    (``>&-``) fails when written to (EBADF, an output error), not with an AttributeError; a
+    closed stderr takes the messages nobody can read. A stream that cannot encode every
+    character (errors.output_charset) writes what it cannot as errors.fit_charset spells it
+    (``∂`` as ``d``) instead of raising UnicodeEncodeError — for the writes that do not fit
+    their text themselves (the consoles and the JSON writer do)."""
+    import codecs
+
+    from .commands.common import ClosedStream
+    from .errors import fit_errors, output_charset
+
+    if sys.stdout is None:
+        sys.stdout = ClosedStream()
+    if sys.stderr is None:  # messages nobody can read: not a reason to fail the run
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")
+    codecs.register_error("backprop.fit", fit_errors)
+    for stream in (sys.stdout, sys.stderr):
+        if output_charset(stream) is not None and hasattr(stream, "reconfigure"):
+            try:
+                stream.reconfigure(errors="backprop.fit")
+            except (OSError, ValueError):
+                pass
+
+
 def main() -> None:
     """Console-script entry point: a traceback only with --debug or BACKPROP_DEBUG=1."""
-    from .commands.common import debug_enabled, quiet_broken_pipe
+    import warnings
 
+    from .commands.common import (
+        debug_enabled,
+        quiet_broken_pipe,
+        report_stdout_failure,
+        stdout_failure,
+    )
+
+    prepare_streams()
+    if not debug_enabled():
+        # numpy's (and matplotlib's) floating-point warnings name their source files; the
+        # conditions they report are checked and reported by backprop itself (--debug
+        # shows them again)
+        warnings.filterwarnings("ignore", category=RuntimeWarning)
     code: int | str | None = 0
     try:
-        app(prog_name="backprop")
+        app(args=recover_argv(sys.argv[1:]), prog_name="backprop")
     except SystemExit as exc:
         code = exc.code
     except BrokenPipeError:
@@ -270,15 +332,24 @@ def main() -> None:
     except Exception as exc:  # an unanticipated bug outside a command: one line
         if debug_enabled():
             raise
-        from .errors import escape_controls
+        failure = stdout_failure(exc)
+        if failure is not None:  # stdout full or closed (help, --version): exit 1
+            code = report_stdout_failure(failure)
+        else:
+            from .errors import escape_controls
 
-        sys.stderr.write(
-            escape_controls(f"internal error: {type(exc).__name__}: {exc}")
-            + "\nThis is a bug in backprop; rerun with --debug for the traceback.\n"
-        )
-        code = 1
+            sys.stderr.write(
+                escape_controls(f"internal error: {type(exc).__name__}: {exc}")
+                + "\nThis is a bug in backprop; rerun with --debug for the traceback.\n"
+            )
+            code = 1
     try:  # output still buffered for a reader that has gone away (`| head -1`)
         sys.stdout.flush()
     except (BrokenPipeError, ValueError):
         quiet_broken_pipe()
+    except OSError as exc:  # the last of it did not fit (`> /dev/full`)
+        failure = stdout_failure(exc)
+        if failure is None:
+            raise
+        code = report_stdout_failure(failure) if code in (0, None) else code
     sys.exit(code)

@@ -1,6 +1,9 @@
 """Errors: one base class; every error carries the source text and a span and draws its own caret.
 
-Exit codes live here too (cli.md §2) so every layer names them the same way.
+Exit codes live here too (cli.md §2) so every layer names them the same way, and so do the
+two rules every printed message follows: control characters are escaped
+(:func:`escape_controls`), and text goes out in a charset the stream can encode
+(:func:`output_charset` decides, :func:`fit_charset` spells the rest in ASCII).
 """
 
 from __future__ import annotations
@@ -94,8 +97,10 @@ class BackpropError(Exception):
         col = start - (self.source.rfind("\n", 0, start) + 1) + 1
         return line, col
 
-    def caret_lines(self) -> list[str]:
-        """The offending input line and a ``^`` caret line under the span (end of input: one past)."""
+    def caret_lines(self, charset: str | None = None) -> list[str]:
+        """The offending input line and a ``^`` caret line under the span (end of input: one
+        past); with ``charset`` (see :func:`output_charset`) the line is spelled to fit it and
+        the caret still stands under the span."""
         if self.source is None or self.span is None:
             return []
         src = self.source
@@ -119,16 +124,22 @@ class BackpropError(Exception):
             width = min(width, right - col)
         else:
             shown, pad = line, col
-        return [_escape_controls(shown), " " * pad + "^" * max(1, width)]
+        shown = _escape_controls(shown)
+        if charset is not None:  # spelled wider (σ → sigma): the caret moves with its text
+            before, under = shown[:pad], shown[pad : pad + max(1, width)]
+            pad, width = len(fit_charset(before, charset)), len(fit_charset(under, charset))
+            shown = fit_charset(shown, charset)
+        return [shown, " " * pad + "^" * max(1, width)]
 
-    def render(self) -> str:
-        """Full human text: ``error: message`` plus caret lines and hint."""
+    def render(self, charset: str | None = None) -> str:
+        """Full human text: ``error: message`` plus caret lines and hint; ``charset`` as for
+        :meth:`caret_lines` (the caller fits the rest of the text)."""
         head = f"error: {escape_controls(self.message)}"
         loc = self.location()
         if loc and self.source is not None and "\n" in self.source.strip("\n"):
             head += f" (line {loc[0]}, column {loc[1]})"
         lines = [head]
-        for text in self.caret_lines():
+        for text in self.caret_lines(charset):
             lines.append("  " + text)
         if self.hint:
             lines.append(f"hint: {escape_controls(self.hint)}")
@@ -164,6 +175,37 @@ class InputError(BackpropError):
     kind = "input_error"
 
 
+class InputTypeError(InputError, TypeError):
+    """A value of the wrong type given to the Python API (exit 2): a bool, None, a string, a
+    complex number or a container that is not an array of numbers as a variable's value, or
+    something other than a str as a program. Also a TypeError, as Python's own would be."""
+
+    def __init__(self, message: str, variable: str | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.variable = variable
+
+    def to_json(self) -> dict[str, Any]:
+        doc = super().to_json()
+        if self.variable is not None:
+            doc["variable"] = self.variable
+        return doc
+
+
+class InputOverflowError(InputError, OverflowError):
+    """A value beyond the float64 range given to the Python API (10**400; exit 2, as an
+    out-of-range ``--at`` value is). Also an OverflowError, as Python's own would be."""
+
+    def __init__(self, message: str, variable: str | None = None) -> None:
+        super().__init__(message)
+        self.variable = variable
+
+    def to_json(self) -> dict[str, Any]:
+        doc = super().to_json()
+        if self.variable is not None:
+            doc["variable"] = self.variable
+        return doc
+
+
 class OutputError(BackpropError):
     """A file (a picture, a graph) could not be written (exit 1: the input was fine)."""
 
@@ -195,3 +237,115 @@ class DomainError(BackpropError):
         if self.node is not None:
             doc["node"] = self.node
         return doc
+
+
+# -- the output charset: one decision for every writer ----------------------------------------
+# A stream that cannot encode the symbols backprop prints (PYTHONIOENCODING=ascii, a latin-1
+# terminal, a C locale) gets them spelled in ASCII instead of a UnicodeEncodeError. Rich
+# consoles, plain writes and the JSON writer all ask output_charset(); a later translation
+# of the symbols can hook into fit_charset().
+
+_ASCII_SPELLING = {
+    "∂": "d", "∇": "grad", "η": "eta", "→": "->", "←": "<-", "↔": "<->", "↑": "^", "↓": "v",
+    "⇒": "=>", "−": "-", "‐": "-", "‑": "-", "‒": "-", "–": "-", "—": "--", "…": "...",
+    "⋯": "...", "⋮": ":", "·": "*", "⋅": "*", "•": "*", "×": "x", "÷": "/", "±": "+/-",
+    "∓": "-/+", "≤": "<=", "≥": ">=", "≠": "!=", "≈": "~", "√": "sqrt", "∞": "inf", "∑": "sum",
+    "∏": "prod", "✓": "v", "✔": "v", "✗": "x", "✘": "x", "▲": "^", "▼": "v", "§": "S",
+    "°": "deg", "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u00a0": " ",
+    "\u2009": " ", "\u202f": " ", "\u0302": "^", "▁": "_", "▂": ".", "▃": ":", "▄": "-",
+    "▅": "=", "▆": "+", "▇": "*", "█": "#",
+}  # fmt: skip
+_UNICODE_CODECS = ("utf-8", "utf-16", "utf-32", "utf-8-sig", "utf-7")
+_fits: dict[tuple[str, str], bool] = {}
+
+
+def output_charset(stream: Any) -> str | None:
+    """The one decision: ``None`` when ``stream`` takes any character (a UTF encoding, or no
+    encoding declared, as for an in-memory buffer), else the codec that text written to it
+    must fit (``'ascii'``, ``'latin-1'``, ...) — see :func:`fit_charset`."""
+    encoding = getattr(stream, "encoding", None)
+    if not encoding:
+        return None
+    import codecs
+
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        return None
+    return None if name in _UNICODE_CODECS else name
+
+
+def _encodable(ch: str, encoding: str) -> bool:
+    key = (encoding, ch)
+    ok = _fits.get(key)
+    if ok is None:
+        try:
+            ch.encode(encoding)
+            ok = True
+        except (UnicodeError, LookupError):
+            ok = False
+        _fits[key] = ok
+    return ok
+
+
+def _ascii_spelling(ch: str, after_superscript: bool) -> tuple[str, bool]:
+    """(ASCII text for ``ch``, whether ``ch`` is a superscript)."""
+    spelled = _ASCII_SPELLING.get(ch)
+    if spelled is not None:
+        return spelled, False
+    code = ord(ch)
+    decomposition = unicodedata.decomposition(ch)
+    if decomposition.startswith(("<super>", "<sub>")):
+        base = "".join(chr(int(h, 16)) for h in decomposition.split()[1:])
+        base = base.replace("\u2212", "-")
+        if base.isascii():
+            if decomposition.startswith("<sub>"):
+                return base, False
+            return (base if after_superscript else "^" + base), True
+    if 0x2500 <= code <= 0x257F:  # box drawing
+        words = set(unicodedata.name(ch, "").split())
+        if words & {"UP", "DOWN", "LEFT", "RIGHT"} or {"HORIZONTAL", "VERTICAL"} <= words:
+            return "+", False
+        return ("-" if "HORIZONTAL" in words else "|" if "VERTICAL" in words else "+"), False
+    if 0x2580 <= code <= 0x259F:  # block elements
+        return "#", False
+    name = unicodedata.name(ch, "")
+    if name.startswith("GREEK ") and " LETTER " in name:
+        letter = name.rsplit(" ", 1)[-1].lower()
+        return (letter.capitalize() if " CAPITAL " in name else letter), False
+    plain = "".join(
+        c if c.isascii() else _ASCII_SPELLING.get(c, "") for c in unicodedata.normalize("NFKD", ch)
+    )
+    if plain:
+        return plain, False
+    return (f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"), False
+
+
+def fit_charset(text: str, encoding: str | None) -> str:
+    """``text`` with every character ``encoding`` cannot represent spelled in ASCII:
+    ``∂f/∂x`` → ``df/dx``, ``η`` → ``eta``, ``→`` → ``->``, ``−`` → ``-``, ``x²`` → ``x^2``,
+    box drawing → ``+ - |``, other Greek letters by name, anything else as ``\\uXXXX``.
+    ``encoding=None`` (the stream takes any character) returns ``text`` unchanged."""
+    if encoding is None or text.isascii():
+        return text
+    out = []
+    superscript = False
+    for ch in text:
+        if ch.isascii() or (
+            _encodable(ch, encoding)
+            and not (superscript and unicodedata.decomposition(ch).startswith("<super>"))
+        ):  # (a superscript run is spelled whole: x⁻¹ is x^-1 in latin-1 too)
+            out.append(ch)
+            superscript = False
+        else:
+            spelled, superscript = _ascii_spelling(ch, superscript)
+            out.append(spelled)
+    return "".join(out)
+
+
+def fit_errors(exc: UnicodeError) -> tuple[str, int]:
+    """A codecs error handler (registered as ``backprop.fit``): what a stream cannot encode
+    is written as :func:`fit_charset` spells it, never a UnicodeEncodeError."""
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    return fit_charset(exc.object[exc.start : exc.end], "ascii"), exc.end

@@ -4,6 +4,8 @@ the consoles, and the one boundary where errors become messages and exit codes.
 
 from __future__ import annotations
 
+import errno
+import io
 import math
 import os
 import re
@@ -33,24 +35,100 @@ def debug_enabled() -> bool:
     return _DEBUG or os.environ.get("BACKPROP_DEBUG", "") not in ("", "0")
 
 
-def stdout_console():
+# -- the consoles and plain writes: every character the stream can encode -------------------
+# errors.output_charset decides, once per stream, whether text must be fitted to a narrower
+# charset than Unicode (PYTHONIOENCODING=ascii, a latin-1 terminal, a C locale); when it
+# must, the consoles fit text before Rich measures it (tables stay aligned, and Rich draws
+# its ASCII borders) and a wrapper fits what Rich writes besides; plain writes go through
+# write_text. On stderr the consoles also escape control characters (a file name with an
+# escape sequence cannot drive the terminal).
+
+_CONSOLE_CLASSES: dict[tuple[bool, bool], type] = {}
+
+
+def _console_class(stderr: bool, fitted: bool) -> type:
+    """The Console class for stdout or stderr; ``fitted``: the stream needs fit_charset."""
+    cls = _CONSOLE_CLASSES.get((stderr, fitted))
+    if cls is not None:
+        return cls
     from rich.console import Console
 
-    class _StdoutConsole(Console):
+    from ..errors import escape_controls, fit_charset
+
+    class _Console(Console):
+        charset: str | None = None  # set when the stream cannot take every character
+
         def on_broken_pipe(self) -> None:
             # Rich's default exits with code 1 ("the computation failed"); a reader that
             # went away (`| head -1`) ends quietly with 0, as on the --json/--jsonl paths
             self.quiet = True
-            quiet_broken_pipe()
+            if not stderr:
+                quiet_broken_pipe()
             raise BrokenPipeError
 
-    return _StdoutConsole(highlight=False, soft_wrap=False)
+    if stderr or fitted:  # (stdout in Unicode: Rich's own render_str, no extra call a cell)
+
+        class _TextConsole(_Console):
+            def render_str(self, text: str, *args, **kwargs):
+                if stderr:
+                    text = escape_controls(text)
+                if self.charset is not None:
+                    text = fit_charset(text, self.charset)
+                return super().render_str(text, *args, **kwargs)
+
+        _Console = _TextConsole  # type: ignore[misc]
+    _CONSOLE_CLASSES[stderr, fitted] = _Console
+    return _Console
+
+
+class _FittedStream:
+    """A text stream whose writes are fitted to its charset (errors.fit_charset); every
+    other attribute is the stream's own (Rich reads ``encoding`` from it: ASCII borders)."""
+
+    def __init__(self, stream, charset: str) -> None:
+        self._stream = stream
+        self._charset = charset
+
+    def write(self, text: str) -> int:
+        from ..errors import fit_charset
+
+        return self._stream.write(fit_charset(text, self._charset))
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
+def _console(stderr: bool, **options):
+    from ..errors import output_charset
+
+    stream = sys.stderr if stderr else sys.stdout
+    charset = output_charset(stream)
+    if charset is not None:
+        options["file"] = _FittedStream(stream, charset)
+    elif stderr:
+        options["stderr"] = True
+    console = _console_class(stderr, charset is not None)(**options)
+    console.charset = charset
+    return console
+
+
+def stdout_console():
+    """The console for results (tables) on stdout."""
+    return _console(False, highlight=False, soft_wrap=False)
 
 
 def stderr_console():
-    from rich.console import Console
+    """The console for messages on stderr: control characters escaped."""
+    return _console(True, highlight=False)
 
-    return Console(stderr=True, highlight=False)
+
+def write_text(text: str, stream=None) -> None:
+    """Plain text on ``stream`` (default stderr), fitted to its charset, and flushed."""
+    from ..errors import fit_charset, output_charset
+
+    stream = sys.stderr if stream is None else stream
+    stream.write(fit_charset(text, output_charset(stream)))
+    stream.flush()
 
 
 def warn(message: str, quiet: bool = False) -> None:
@@ -173,7 +251,7 @@ def validate(condition: bool, message: str) -> None:
 AT_HELP = (
     "Values of the input variables: NAME=VALUE[,NAME=VALUE...]; repeatable. A missing one is 1."
 )
-OF_HELP = "Use this named node as the output instead of the last statement."
+OF_HELP = "Use this named node as the output (default: the statement nothing reads)."
 MAX_ITER_TEXT = f"{MAX_ITER:_}".replace("_", " ")
 
 
@@ -242,7 +320,8 @@ def plot_module(path: str):
 
 def unwritable(path: str) -> str | None:
     """Why a file cannot be written at ``path`` (its folder is missing), checked before any
-    work — or None. The same words as the error met when writing fails."""
+    work — or None. The same words as the error met when writing fails (printed with control
+    characters escaped, as every error is)."""
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         return f"cannot write '{path}': No such file or directory"
@@ -265,9 +344,11 @@ def validate_run_options(tol: str, max_iter: int) -> float:
 
 
 def print_error(err: BackpropError) -> None:
-    """The one-line message, the input line and its caret — on stderr, markup-free."""
-    sys.stderr.write(err.render() + "\n")
-    sys.stderr.flush()
+    """The one-line message, the input line and its caret — on stderr, markup-free, control
+    characters escaped (err.render), in a charset stderr can encode."""
+    from ..errors import output_charset
+
+    write_text(err.render(output_charset(sys.stderr)) + "\n")
 
 
 @contextmanager
@@ -293,7 +374,15 @@ def boundary(json_mode: bool = False, schema: str | None = None) -> Iterator[Non
                 "message": err.message,
                 "error": err.to_json(),
             }
-            emit(doc)
+            try:
+                emit(doc)
+            except OSError as exc:  # stdout is full or closed: both errors, on stderr
+                failure = stdout_failure(exc)
+                if failure is None:
+                    raise
+                print_error(err)
+                report_stdout_failure(failure)
+                raise typer.Exit(int(err.exit_code)) from None
         print_error(err)
         raise typer.Exit(int(err.exit_code)) from None
     except KeyboardInterrupt:
@@ -311,6 +400,11 @@ def boundary(json_mode: bool = False, schema: str | None = None) -> Iterator[Non
     except BrokenPipeError:
         quiet_broken_pipe()
         raise typer.Exit(0) from None
+    except OSError as exc:
+        failure = stdout_failure(exc)
+        if failure is None or debug_enabled():
+            raise
+        raise typer.Exit(report_stdout_failure(failure)) from None
 
 
 def quiet_broken_pipe() -> None:
@@ -318,8 +412,61 @@ def quiet_broken_pipe() -> None:
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+# errno values of a stream that cannot take what is written to it (a closed pipe, EPIPE,
+# is not among them: it ends quietly)
+_WRITE_FAILURES = frozenset(
+    getattr(errno, name)
+    for name in ("ENOSPC", "EDQUOT", "EFBIG", "EBADF", "EIO", "EAGAIN", "ENXIO", "EROFS")
+    if hasattr(errno, name)
+)
+
+
+def stdout_failure(exc: BaseException) -> BackpropError | None:
+    """The OutputError for an OSError met writing stdout — a full disk (``> /dev/full``:
+    ENOSPC), a bad or closed descriptor (EBADF) — or None for any other exception. An
+    OSError that names a file belongs to that file (reading data, writing --output), and a
+    closed pipe (EPIPE) is not a failure: it ends quietly."""
+    if not isinstance(exc, OSError) or isinstance(exc, BrokenPipeError | ConnectionResetError):
+        return None
+    if exc.filename is not None or exc.errno not in _WRITE_FAILURES:
+        return None
+    from ..errors import OutputError
+
+    return OutputError(f"cannot write to stdout: {exc.strerror or exc}")
+
+
+def report_stdout_failure(err: BackpropError) -> int:
+    """Say so in one line on stderr, drop what stdout still holds, and return the exit code
+    (1: the input was fine)."""
+    try:
+        print_error(err)
     except (OSError, ValueError):
         pass
+    quiet_broken_pipe()  # the interpreter's last flush of stdout then succeeds
+    return int(err.exit_code)
+
+
+class ClosedStream(io.TextIOBase):
+    """Stands in for a standard stream that was closed when Python started (``>&-``, so
+    ``sys.stdout`` is None): writing nothing is fine, writing anything fails with EBADF,
+    as writing to a closed descriptor does."""
+
+    encoding = "utf-8"
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return False
+
+    def write(self, text: str) -> int:
+        if text:
+            raise OSError(errno.EBADF, os.strerror(errno.EBADF))
+        return 0
 
 
 PROGRESS_DELAY = 1.0  # seconds: a run that ends sooner never shows its progress bar

@@ -39,7 +39,7 @@ LANGUAGE = (
     "Expressions: numbers (3, 0.5, .5, 1e-3), constants pi and e, variables (ASCII "
     "letters, digits, _ and Greek letters), + - * / and power ^ or ** (right-associative, "
     "tighter than unary minus: -3^2 = -9), implicit multiplication after a number (2w, "
-    "2(b+1)), statements NAME = EXPR separated by ; or newlines (the last one is the output). "
+    "2(b+1)), statements NAME = EXPR separated by ; or newlines, in any order (the output: the one nothing reads). "
     "Functions: sin cos tan asin acos atan sinh cosh tanh exp ln log log2 log10 sqrt abs "
     "sigmoid relu softplus, log(x, base), pow(x, y), min(a, b), max(a, b). "
     "At a kink the derivative is the mean of the one-sided ones: abs'(0) = 0, relu'(0) = 0.5, "

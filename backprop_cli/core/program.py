@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 from . import dual, reverse
-from ..errors import DomainError, InputError
+from ..errors import DomainError, InputError, InputOverflowError, InputTypeError
 from .graph import Graph, Node, build, forward
 
 if TYPE_CHECKING:
@@ -101,19 +101,40 @@ class Program:
         return Program(self.graph, self.graph.names[name])
 
     # -- values ------------------------------------------------------------------------
-    def _point(self, values: Mapping[str, object]) -> dict:
+    def point(self, values: Mapping[str, object]) -> dict[str, Any]:
+        """The checked point every dict-taking entry point evaluates: a value for each
+        variable (no more, no fewer), each a number — a float, or a float64 numpy array for
+        an array of numbers (ints, numpy scalars and Fractions become floats). A bool, None,
+        a string, a complex number or another container is refused with an
+        :class:`~backprop_cli.errors.InputTypeError` naming the variable; a number beyond
+        the float64 range (``10**400``) with an :class:`~backprop_cli.errors.InputOverflowError`.
+        Engines check their start dicts with it too.
+        """
+        if not isinstance(values, Mapping) and not (
+            hasattr(values, "keys") and hasattr(values, "__getitem__")
+        ):
+            raise InputTypeError(
+                "values must be a mapping of variable name to number, such as "
+                f"{{'{self.graph.variables[0] if self.graph.variables else 'x'}': 1.0}}, "
+                f"not {_type_name(values)}"
+            )
         missing = [v for v in self.graph.variables if v not in values]
         if missing:
             raise InputError(f"no value for variable{'s' if len(missing) > 1 else ''} " + ", ".join(missing))
         extra = [k for k in values if k not in self.graph.variables]
         if extra:
             name = extra[0]
+            if not isinstance(name, str):
+                raise InputTypeError(
+                    f"variable names are strings; {name!r} ({_type_name(name)}) is not a "
+                    "variable of this program",
+                )
             raise InputError(f"'{name}' is not a variable of this program" + suggest(name, self.graph.variables))
-        return {k: values[k] for k in self.graph.variables}
+        return {k: checked_value(k, values[k]) for k in self.graph.variables}
 
     def trace(self, values: Mapping[str, object]) -> Trace:
         """Interpreted forward pass and reverse sweep: every node's value, locals, adjoint."""
-        point = self._point(values)
+        point = self.point(values)
         vals, M = forward(self.graph, point, output=self.output)
         if M is not reverse_scalar():
             import numpy as np
@@ -134,7 +155,7 @@ class Program:
 
     def forward_gradient(self, values: Mapping[str, object]) -> dict:
         """∂output/∂v by forward mode (dual numbers, one pass per variable), domain-checked first."""
-        point = self._point(values)
+        point = self.point(values)
         forward(self.graph, point, output=self.output)  # raises the same DomainErrors as reverse mode
         grads = self._dual(dual.gradient, self.graph, point, self.output)
         for name, g in grads.items():
@@ -156,11 +177,11 @@ class Program:
 
     def forward_tangents(self, values: Mapping[str, object], seed: str) -> list:
         """∂node/∂seed for every node (one forward-mode pass)."""
-        return self._dual(dual.jvp, self.graph, self._point(values), seed, self.output)
+        return self._dual(dual.jvp, self.graph, self.point(values), seed, self.output)
 
     def hessian(self, values: Mapping[str, object], names: Sequence[str] | None = None) -> list[list]:
         """Exact second partials ∂²output/∂vᵢ∂vⱼ (nested dual numbers), domain-checked first."""
-        point = self._point(values)
+        point = self.point(values)
         forward(self.graph, point, output=self.output)
         names = list(names or self.graph.variables)
         h = self._dual(dual.hessian, self.graph, point, names, self.output)
@@ -189,7 +210,9 @@ class Program:
         return f
 
     def array_function(self, names: Sequence[str] | None = None) -> Callable:
-        """Like :meth:`function`, always through numpy (inputs become float arrays)."""
+        """Like :meth:`function`, always through numpy (inputs become float arrays). Its
+        values are checked as :meth:`point` checks them (this path is for arrays: the check
+        costs little next to the numpy work)."""
         key = self._key(names)
         if key not in self._array_functions:
             self._compile(key)
@@ -213,16 +236,32 @@ class Program:
         from ..compiler.codegen import build_functions
 
         def diagnose(values: tuple) -> tuple[Any, tuple[Any, ...]]:
-            """The reference interpreter explains a failure (or, on a false alarm, answers)."""
+            """The reference interpreter explains a failure (or, on a false alarm, answers).
+            A value that is not a number is named here (the trace checks every value)."""
             t = self.trace(dict(zip(key, values)))
             grads = tuple(t.adjoints[self.graph.names[n]] for n in key)
             _require_finite(self, t, key)
             return t.value, grads
 
+        def checked(values: tuple) -> tuple:
+            """The positional values, checked and converted as :meth:`point` does."""
+            if len(values) != len(key):
+                raise InputTypeError(
+                    f"expected {len(key)} value{'s' if len(key) != 1 else ''} "
+                    f"({', '.join(key)}), got {len(values)}"
+                )
+            return tuple(map(checked_value, key, values))
+
         with gc_paused():
             f, af, src = build_functions(self.graph, key, diagnose, self.output)
+        # The fast function's own first test sends anything but a float in the first place
+        # (and any value the float code cannot take: a TypeError there) to its module's
+        # _general; checked there, a bool, None, a string or 10**400 becomes the package's
+        # error naming the variable, at no cost to the all-float call.
+        general = f.__globals__["_general"]
+        f.__globals__["_general"] = lambda values: general(checked(values))
         self._functions[key] = f
-        self._array_functions[key] = af
+        self._array_functions[key] = lambda *values: af(*checked(values))
         self._sources[key] = src
         return f
 
@@ -230,14 +269,35 @@ class Program:
         """``(value, {variable: ∂output/∂variable})`` through the compiled code.
 
         The first call generates a small wrapper around :meth:`function` (dictionary in,
-        dictionary out, no per-call validation beyond one lookup per name) and binds it on
-        this instance, so later calls go straight to it.
+        dictionary out, no per-call validation beyond one lookup and one type test per
+        name) and binds it on this instance, so later calls go straight to it. Values that
+        are not Python floats or ints are checked as :meth:`point` checks them.
         """
         vg = self._vg
         if vg is None:
             from ..compiler.codegen import build_dict_function
 
-            vg = build_dict_function(self.function(), self.graph.variables, self._value_and_grad_slow)
+            slow = self._value_and_grad_slow
+            fast = build_dict_function(self.function(), self.graph.variables, slow)
+
+            def vg(
+                values: Mapping[str, object],
+                _fast: Callable = fast,
+                _slow: Callable = slow,
+                _float: type = float,
+                _int: type = int,
+            ) -> tuple[Any, dict[str, Any]]:
+                # Only Python floats and ints take the generated path; anything else (a
+                # bool, None, a string, a numpy value or array) is checked on the slow one.
+                try:
+                    for v in values.values():
+                        c = v.__class__
+                        if c is not _float and c is not _int:
+                            return _slow(values)
+                except AttributeError:  # not a mapping
+                    return _slow(values)
+                return _fast(values)
+
             vg.__doc__ = Program.value_and_grad.__doc__
             self._vg = vg
             # shadows the method on this instance (deliberate): one call per use
@@ -245,10 +305,151 @@ class Program:
         return vg(values)
 
     def _value_and_grad_slow(self, values: Mapping[str, object]) -> tuple[Any, dict[str, Any]]:
-        """Irregular input (a missing or extra name, not a mapping): explain, or evaluate."""
-        point = self._point(values)  # raises the explanatory InputError
-        value, grads = self.function()(*point.values())
+        """Irregular input (a missing or extra name, not a mapping, a value that is not a
+        Python float or int): explain, or evaluate — arrays through numpy."""
+        point = self.point(values)  # raises the explanatory InputError
+        args = tuple(point.values())
+        if all(a.__class__ is float for a in args):
+            value, grads = self.function()(*args)
+        else:  # numpy arrays: under numpy's error checks, never the float code
+            value, grads = self.array_function()(*args)
         return value, dict(zip(self.graph.variables, grads))
+
+
+def _type_name(value: object) -> str:
+    if value is None:
+        return "None"
+    return f"{'an' if type(value).__name__[:1] in 'aeiou' else 'a'} {type(value).__name__}"
+
+
+def _shown(value: object) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= 40 else shown[:37] + "..."
+
+
+def _refuse(name: str, value: object, what: str, hint: str | None = None) -> InputTypeError:
+    """'w' = True is a bool, not a number (the variable named; the value shown short)."""
+    if value is None:
+        message = f"'{name}' is None, not a number"
+    elif what.startswith("a complex"):
+        message = f"'{name}' = {_shown(value)} is {what}; only real numbers are supported"
+    else:
+        message = f"'{name}' = {_shown(value)} is {what}, not a number"
+    return InputTypeError(message, variable=name, hint=hint)
+
+
+def _too_large(name: str, value: object) -> InputOverflowError:
+    shown = repr(value)
+    if len(shown) > 40:
+        shown = shown[:20] + "..." + shown[-10:] + f" ({len(repr(value))} characters)"
+    return InputOverflowError(
+        f"'{name}' = {shown} is beyond the float64 range (about ±1.8e308)", variable=name
+    )
+
+
+def checked_value(name: str, value: Any) -> Any:
+    """``value`` as the evaluators take it — a float, or a float64 numpy array — or the
+    package's error naming ``name`` (see :meth:`Program.point`)."""
+    cls = value.__class__
+    if cls is float:
+        return value
+    if cls is int:
+        try:
+            return float(value)
+        except OverflowError:
+            raise _too_large(name, value) from None
+    return _checked_other(name, value)
+
+
+def _checked_other(name: str, value: Any) -> Any:
+    import numbers
+    import sys
+
+    np = sys.modules.get("numpy")  # a numpy value can only exist once numpy is imported
+    if value is None:
+        raise _refuse(name, value, "None")
+    if isinstance(value, bool) or (np is not None and isinstance(value, np.bool_)):
+        raise _refuse(name, value, "a bool")
+    if isinstance(value, str | bytes | bytearray):
+        raise _refuse(
+            name, value, f"a {type(value).__name__}", hint="convert text with float() first"
+        )
+    if np is not None and isinstance(value, np.ndarray):
+        return _checked_array(name, value)
+    if isinstance(value, numbers.Complex) and not isinstance(value, numbers.Real):
+        raise _refuse(name, value, "a complex number")
+    if isinstance(value, numbers.Number):  # int and float subclasses, Fraction, Decimal, numpy
+        return _checked_scalar(name, value)
+    if isinstance(value, list | tuple) or hasattr(value, "__array__"):
+        return _checked_array(name, value)
+    raise _refuse(name, value, _type_name(value))
+
+
+def _checked_scalar(name: str, value: Any) -> float:
+    import math
+    import warnings
+
+    try:
+        with warnings.catch_warnings():  # numpy's long double warns as it overflows
+            warnings.simplefilter("ignore")
+            x = float(value)
+    except OverflowError:
+        raise _too_large(name, value) from None
+    except (TypeError, ValueError):
+        raise _refuse(name, value, _type_name(value)) from None
+    if math.isinf(x) and not (value == x):  # a finite Decimal or long double beyond float64
+        raise _too_large(name, value)
+    return x
+
+
+def _checked_array(name: str, value: Any) -> Any:
+    """A float64 array of ``value``'s numbers (ints, floats, numpy numbers; nested lists);
+    an array of bools, strings, complex numbers or other objects is refused."""
+    import numpy as np
+
+    try:
+        arr = value if isinstance(value, np.ndarray) else np.asarray(value)
+    except (ValueError, TypeError, OverflowError):
+        raise InputTypeError(
+            f"'{name}' = {_shown(value)} is not an array of numbers (rows of unequal lengths?)",
+            variable=name,
+        ) from None
+    kind = arr.dtype.kind
+    if kind == "f" and arr.dtype == np.float64:
+        return arr
+    if kind in "iuf":
+        with np.errstate(over="raise", invalid="raise"):
+            try:
+                return arr.astype(np.float64)
+            except FloatingPointError:
+                raise _too_large(name, value) from None
+    if kind == "O":  # Python objects: fine if every one is a number (huge ints, Fractions)
+        flat = []
+        for x in arr.flat:
+            try:
+                x = checked_value(name, x)
+            except InputTypeError:
+                what = "None" if x is None else _type_name(x)
+                raise InputTypeError(
+                    f"'{name}' = {_shown(value)} holds {what}; an array must hold numbers only",
+                    variable=name,
+                ) from None
+            if x.__class__ is not float:
+                raise InputTypeError(
+                    f"'{name}' = {_shown(value)} is not an array of numbers "
+                    "(rows of unequal lengths?)",
+                    variable=name,
+                )
+            flat.append(x)
+        return np.asarray(flat, dtype=np.float64).reshape(arr.shape)
+    what = {
+        "b": "an array of bools",
+        "c": "an array of complex numbers",
+        "U": "an array of strings",
+        "S": "an array of bytes",
+    }.get(kind, f"an array of {arr.dtype}")
+    raise _refuse(name, value, what)
+
 
 def reverse_scalar() -> SimpleNamespace:
     from .primitives import SCALAR

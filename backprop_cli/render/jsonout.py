@@ -10,7 +10,7 @@ import json
 import math
 import re
 import sys
-from typing import Any
+from typing import Any, Callable
 
 
 def clean(obj: Any) -> Any:
@@ -34,11 +34,31 @@ def clean(obj: Any) -> Any:
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _LINE_BREAKS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}
 EMITTED = 0  # documents/lines emitted so far (the CLI boundary reads it on Ctrl-C)
+_charset_seen: tuple[Any, bool] = (None, False)  # (stream, whether it needs ASCII JSON)
 
 
-def dumps(doc: Any) -> str:
-    text = json.dumps(clean(doc), allow_nan=False, ensure_ascii=False)
-    if _SURROGATE.search(text):  # lone surrogates (undecodable bytes in argv): escape them
+def needs_ascii(stream: Any = None) -> bool:
+    """Whether JSON for ``stream`` (default stdout) must be pure ASCII: the stream cannot
+    encode every character (errors.output_charset decides). Non-ASCII characters are then
+    written as ``\\uXXXX`` escapes — the same JSON, never transliterated."""
+    global _charset_seen
+    stream = sys.stdout if stream is None else stream
+    seen, answer = _charset_seen
+    if seen is not stream:
+        from ..errors import output_charset
+
+        answer = output_charset(stream) is not None
+        _charset_seen = (stream, answer)
+    return answer
+
+
+def dumps(doc: Any, ascii: bool | None = None) -> str:
+    """Strict JSON text of ``doc``; ``ascii`` (default: whether stdout needs it) escapes every
+    non-ASCII character."""
+    if ascii is None:
+        ascii = needs_ascii()
+    text = json.dumps(clean(doc), allow_nan=False, ensure_ascii=ascii)
+    if not ascii and _SURROGATE.search(text):  # lone surrogates (undecodable argv bytes)
         text = json.dumps(clean(doc), allow_nan=False, ensure_ascii=True)
     # U+0085, U+2028, U+2029 are legal inside JSON strings but end a line for many readers
     # (str.splitlines, JavaScript): escape them so every JSON Lines record is one line.
@@ -48,13 +68,31 @@ def dumps(doc: Any) -> str:
 
 
 def emit(doc: dict, stream=None) -> None:
-    """Print one strict JSON document (or one JSON Lines record) and flush."""
+    """Print one strict JSON document (or one JSON Lines record) and flush.
+
+    ``EMITTED`` counts it before the write, with no call in between: a Ctrl-C raised as the
+    write returns finds it counted (the CLI boundary then adds no second document). A text
+    that may be longer than a pipe takes at once (PIPE_BUF) may block on a slow reader,
+    where a Ctrl-C would make the write fail with the text lost: SIGINT waits until it is
+    written (see emit_stream). A JSON Lines record is shorter; lost, it leaves complete
+    lines only.
+    """
     global EMITTED
     stream = stream or sys.stdout
-    line = dumps(doc) + "\n"
-    EMITTED += 1
-    stream.write(line)
+    line = dumps(doc, needs_ascii(stream)) + "\n"
+    hold = _sigint_holder() if 4 * len(line) > _PIPE_BUF else None  # 4: bytes a character
+    try:
+        if hold:
+            hold(True)
+        EMITTED += 1  # -- stores only from here to the write
+        stream.write(line)
+    finally:
+        if hold:
+            hold(False)
     stream.flush()
+
+
+_PIPE_BUF = 4096  # bytes a pipe writes at once (POSIX: at least 512; Linux 4096)
 
 
 # -- one document, written piece by piece ------------------------------------------------
@@ -90,6 +128,40 @@ def _error_note(exc: BaseException) -> dict:
     return {"kind": kind, "message": message}
 
 
+# How emit_stream stays one document whatever instruction a Ctrl-C lands on. CPython raises
+# a signal's KeyboardInterrupt only between instructions that may run a signal handler —
+# after a call returns, at a loop's backward jump, on entering a function — never at a
+# subscript store, an ``x += 1`` on an int or a ``del xs[-1]``. So every piece is written
+# the same way: first compute its text (calls: an interrupt there has changed nothing),
+# then update the record of what is open with stores only, then write it as the last call.
+# An interrupt that comes out of ``write`` is raised as the write returns, with the text out
+# and the record already saying so; one anywhere else finds the record exact.
+# One case is different: a write blocked on a full pipe (a slow reader) that a Ctrl-C
+# interrupts fails inside Python's I/O with its text lost. Losing a row (``, {...}``) leaves
+# the document valid; losing an opener, a closer, a first element or a top-level member
+# would not, so those writes — a few per document — hold SIGINT back while they run (it is
+# raised as they return), and so does the ending written on an error. (Held in the thread
+# that writes: that is the CLI's one thread; in a process with more threads the kernel may
+# hand a Ctrl-C to another one, and Python raises it here all the same.)
+
+
+def _sigint_holder() -> Callable[[bool], object] | None:
+    """``hold(True)`` / ``hold(False)`` blocks / releases SIGINT for this thread — or None
+    where that cannot be done or is not needed (no pthread_sigmask, not the main thread: a
+    Ctrl-C is never raised elsewhere; SIGINT already blocked by the caller)."""
+    import signal
+    import threading
+
+    mask = getattr(signal, "pthread_sigmask", None)
+    if mask is None or threading.current_thread() is not threading.main_thread():
+        return None
+    sigint = {signal.SIGINT}
+    if signal.SIGINT in mask(signal.SIG_BLOCK, ()):
+        return None
+    block, unblock = signal.SIG_BLOCK, signal.SIG_UNBLOCK
+    return lambda on: mask(block if on else unblock, sigint)
+
+
 def emit_stream(doc: dict, tail=None, stream=None) -> None:
     """Write one strict JSON document, exactly as :func:`emit` would write the same data,
     but streaming every :class:`Rows` value (at any depth of nested dicts) element by element.
@@ -100,75 +172,149 @@ def emit_stream(doc: dict, tail=None, stream=None) -> None:
     closed and the document ends like every error document — ``"status"`` (the error's kind,
     e.g. ``interrupted``), ``"message"``, ``"error"`` — or, when the tail had already written
     a status, with ``"stream_error"``; then the exception propagates: stdout still holds one
-    valid document (what was written of the rows stays).
+    valid document (what was written of the rows stays), whatever instruction a Ctrl-C
+    lands on (see the note above).
     """
     global EMITTED
     stream = stream or sys.stdout
     write = stream.write
-    stack: list[list] = []  # open containers: [closing text, elements written so far]
-    written: set = set()  # top-level keys written
+    ascii = needs_ascii(stream)
+    hold = _sigint_holder()
+    # Open containers, outermost first: [closing text, elements written, is an array].
+    # Updated before the write that opens, fills or closes one, with stores only.
+    stack: list[list] = []
+    written: dict = {}  # top-level keys written (or being written: never written twice)
+    before = EMITTED
 
     def put(value, key=None) -> None:
         """Write one element (a ``key: value`` member inside an object), comma first."""
-        top = stack[-1] if stack else None
-        prefix = ", " if top and top[1] else ""
+        nonlocal stack
+        top = stack[-1]
+        outermost = len(stack) == 1
+        text = ", " if top[1] else ""
         if key is not None:
-            prefix += dumps(str(key)) + ": "
-        if isinstance(value, Rows):
-            write(prefix + "[")
-            _opened(top, "]")
-            for item in value.items:
-                put(item)
-            write(stack.pop()[0])
-        elif isinstance(value, dict) and _streams(value):
-            write(prefix + "{")
-            _opened(top, "}")
-            for k, v in value.items():
-                put(v, k)
-            write(stack.pop()[0])
+            text += dumps(str(key), ascii) + ": "
+        rows = isinstance(value, Rows)
+        if rows or (isinstance(value, dict) and _streams(value)):
+            items = iter(value.items) if rows else iter(value.items())
+            text += "[" if rows else "{"
+            entry = ["]" if rows else "}", 0, rows]
+            try:
+                if hold:
+                    hold(True)
+                top[1] += 1  # -- stores only from here to the write
+                if outermost:
+                    written[key] = True
+                stack += (entry,)
+                write(text)
+            finally:
+                if hold:
+                    hold(False)
+            if rows:
+                for item in items:
+                    put(item)
+            else:
+                for k, v in items:
+                    put(v, k)
+            closer = entry[0]
+            try:
+                if hold:
+                    hold(True)
+                del stack[-1]  # -- stores only from here to the write
+                write(closer)
+            finally:
+                if hold:
+                    hold(False)
         else:
-            write(prefix + dumps(value))
-            if top is not None:
-                top[1] += 1
-        if len(stack) == 1 and key is not None:
-            written.add(key)
-
-    def _opened(top, closer) -> None:
-        if top is not None:
-            top[1] += 1
-        stack.append([closer, 0])
+            text += dumps(value, ascii)
+            held = hold if not (top[2] and top[1]) else None  # a row after the first: not
+            try:
+                if held:
+                    held(True)
+                top[1] += 1  # -- stores only from here to the write
+                if outermost:
+                    written[key] = True
+                write(text)
+            finally:
+                if held:
+                    held(False)
 
     try:
-        write("{")
-        stack.append(["}", 0])
+        outer = ["}", 0, False]
+        try:
+            if hold:
+                hold(True)
+            stack += (outer,)  # -- stores only from here to the write
+            write("{")
+        finally:
+            if hold:
+                hold(False)
         for k, v in doc.items():
             put(v, k)
         if tail is not None:
             for k, v in tail().items():
                 put(v, k)
-        write("}\n")
-        stack.pop()
-    except BaseException as exc:
-        if isinstance(exc, BrokenPipeError) or not stack:
-            raise
         try:
-            while len(stack) > 1:
-                write(stack.pop()[0])
-            note = _error_note(exc)
-            ending = {"status": note["kind"], "message": note["message"], "error": note}
-            if written & set(ending):
-                ending = {"stream_error": note}
-            for k, v in ending.items():
-                put(v, k)
+            if hold:
+                hold(True)
+            del stack[-1]  # -- stores only from here to the write
+            EMITTED += 1
             write("}\n")
+        finally:
+            if hold:
+                hold(False)
+        stream.flush()
+    except BaseException as exc:
+        if EMITTED != before:  # the document is complete (a Ctrl-C after its last write)
+            _mark_closed(exc)
+            raise
+        if isinstance(exc, BrokenPipeError) or not stack:
+            raise  # nothing reached the stream: the CLI boundary writes the whole document
+        _end(exc, stack, written, write, ascii, hold)
+        try:
             stream.flush()
-        except Exception:
+        except BaseException:
             pass
-        EMITTED += 1
-        try:  # the CLI boundary must not print a second document for this error
-            exc.json_document_closed = True  # type: ignore[attr-defined]  # a mark for the CLI boundary
-        except AttributeError:
-            pass
+        _mark_closed(exc)
         raise
-    EMITTED += 1
-    stream.flush()
+
+
+def _end(exc: BaseException, stack: list, written: dict, write, ascii: bool, hold) -> None:
+    """Close what is open and end the document with ``exc``'s error, in one write that a
+    second Ctrl-C cannot cut (SIGINT held; one arriving meanwhile is dropped here, the run
+    is ending on an interrupt or an error already)."""
+    global EMITTED
+    before = EMITTED
+    for _attempt in range(3):  # a second Ctrl-C while the ending is computed: again
+        try:
+            try:
+                if hold:
+                    hold(True)
+                note = _error_note(exc)
+                ending = {"status": note["kind"], "message": note["message"], "error": note}
+                if any(k in written for k in ending):
+                    ending = {"stream_error": note}
+                text = "".join(entry[0] for entry in reversed(stack[1:]))
+                count = stack[0][1]
+                for k, v in ending.items():
+                    text += (", " if count else "") + dumps(k, ascii) + ": " + dumps(v, ascii)
+                    count += 1
+                EMITTED += 1  # -- stores only from here to the write
+                write(text + "}\n")
+            finally:
+                if hold:
+                    hold(False)
+        except KeyboardInterrupt:
+            if EMITTED == before:
+                continue
+        except Exception:  # the stream itself failed: nothing more can be written
+            EMITTED = before + 1
+        return
+
+
+def _mark_closed(exc: BaseException) -> None:
+    """Tell the CLI boundary not to print a second document for this error."""
+    try:
+        exc.json_document_closed = True  # type: ignore[attr-defined]
+    except AttributeError:
+        pass

@@ -92,13 +92,26 @@ def _save(fig, path: str) -> None:
     metadata = {"png": {"Software": None}, "svg": {"Date": None}, "pdf": {"CreationDate": None}}[
         kind
     ]
+    import warnings
+
+    import numpy as np
+
+    # Drawing (ticks and scales, computed while saving) meets the run's extreme values:
+    # numpy's overflow warnings there are matplotlib's own business and say nothing the
+    # run has not reported, so they are silenced; a range it cannot draw at all is an
+    # output error naming the file, not a bug.
     with matplotlib.rc_context(
         {"svg.hashsalt": "backprop", "svg.fonttype": "path", "pdf.compression": 6}
-    ):
+    ), warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
         try:
             fig.savefig(path, format=kind, dpi=DPI, metadata=metadata)
         except OSError as exc:
             raise OutputError(f"cannot write '{path}': {exc.strerror or exc}") from None
+        except (ArithmeticError, ValueError) as exc:
+            raise OutputError(
+                f"cannot draw '{path}': the values span a range matplotlib cannot draw ({exc})"
+            ) from None
 
 
 def _program(doc: dict, program=None):

@@ -298,3 +298,24 @@ def test_bad_option_values_explained(argv, substance):
     doc = strict(r.stdout)
     assert doc["status"] == "input_error" and substance in doc["message"]
     assert substance in r.stderr
+
+
+# == file names in messages (issue 19) ==========================================================
+# An output file name may hold an escape sequence (ESC ] 0 ; title BEL retitles a terminal,
+# ESC [ 2 J clears it): every message naming the file shows it escaped, as errors show
+# echoed expressions (the stderr console escapes whatever it prints).
+
+HOSTILE_NAME = "a\x1b]0;owned\x07\x1b[2Jb"
+
+
+def _escaped(text: str) -> bool:
+    return "\x1b" not in text and "\x07" not in text and "\\x1b]0;owned\\x07\\x1b[2Jb" in text
+
+
+def test_the_wrote_line_escapes_control_characters_in_the_file_name(tmp_path):
+    """graph --output's "wrote NAME (N bytes)" (data's line escapes its own, render.data)."""
+    path = str(tmp_path / (HOSTILE_NAME + ".mmd"))
+    r = invoke(["graph", "x*2", "--at", "x=1", "--format", "mermaid", "--output", path])
+    assert r.exit_code == 0, r.stderr
+    assert r.stderr.startswith("wrote ") and _escaped(r.stderr), repr(r.stderr)
+    assert open(path, encoding="utf-8").read().startswith("flowchart")  # the name asked for

@@ -235,3 +235,224 @@ def test_descend_data_json_streamed_has_every_row(tmp_path):
     ]
     assert [line.pop("record") for line in lines] == ["iteration"] * 16 + ["summary"]
     assert doc == {**lines[-1], "iterations": lines[:-1]}
+
+
+# -- Ctrl-C at every point the interpreter can raise it ---------------------------------------
+
+
+def _document():
+    """A document with every shape emit_stream writes: plain members, Rows at two depths, an
+    empty Rows, a streamed dict inside a dict, and a tail."""
+    doc = {
+        "schema": "s",
+        "setup": {"eta": 0.1},
+        "runs": jsonout.Rows(
+            {"k": k, "rows": jsonout.Rows({"i": i} for i in range(k))} for k in range(3)
+        ),
+        "empty": jsonout.Rows(iter(())),
+        "nested": {"inner": jsonout.Rows(iter([1, 2]))},
+    }
+    return doc, lambda: {"status": "converged", "result": {"iterations": 2}}
+
+
+def _through_the_boundary(stream, monkeypatch, write_document):
+    """What the CLI prints: the --json boundary around an emit_stream call on stdout."""
+    import typer
+
+    from backprop_cli.commands.common import boundary
+
+    monkeypatch.setattr("sys.stdout", stream)
+    try:
+        with boundary(json_mode=True, schema="s"):
+            write_document()
+    except typer.Exit as exc:
+        return exc.exit_code
+    except KeyboardInterrupt:  # (uncaught, it would stop the whole test session)
+        pytest.fail("a KeyboardInterrupt got past the CLI boundary")
+    return 0
+
+
+class InterruptedStream(io.StringIO):
+    """stdout whose ``n``-th write raises KeyboardInterrupt as it returns, the text taken:
+    where CPython raises a Ctrl-C that arrives during a write (a signal's exception is raised
+    when the C call returns, never inside it: _signal_exception_comes_after_the_call).
+    Later writes work, as stdout does for the CLI boundary's own document."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.n, self.calls = n, 0
+
+    def write(self, text: str) -> int:
+        self.calls += 1
+        taken = super().write(text)
+        if self.calls == self.n:
+            raise KeyboardInterrupt
+        return taken
+
+
+def _signal_exception_comes_after_the_call():
+    """The premise of InterruptedStream: a C call's effect is done when its signal's
+    exception comes (the append below never runs, the kill did)."""
+    import os
+    import signal
+
+    class Signalled(Exception):
+        pass
+
+    def raise_it(signum, frame):
+        raise Signalled
+
+    previous = signal.signal(signal.SIGUSR1, raise_it)
+    effect: list = []
+    try:
+        with pytest.raises(Signalled):
+            effect.append(os.kill(os.getpid(), signal.SIGUSR1))
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+    assert effect == []
+
+
+def test_ctrl_c_during_any_write_leaves_one_valid_document(monkeypatch):
+    _signal_exception_comes_after_the_call()
+    doc, tail = _document()
+    total = InterruptedStream(0)
+    jsonout.emit_stream(doc, tail, total)
+    complete = strict(total.getvalue())
+    assert total.calls > 10
+    for n in range(1, total.calls + 1):
+        doc, tail = _document()
+        stream = InterruptedStream(n)
+        code = _through_the_boundary(
+            stream, monkeypatch, lambda: jsonout.emit_stream(doc, tail, None)
+        )
+        text = stream.getvalue()
+        assert text.endswith("}\n") and text.count("\n") == 1, (n, text)
+        got = strict(text)  # exactly one document: json.loads refuses extra data
+        if n == total.calls:  # the last write: the document was complete
+            assert got == complete and code == 130
+            continue
+        assert code == 130, (n, text)
+        status = got.get("status")
+        assert status == "interrupted" or got["stream_error"]["kind"] == "interrupted", (n, text)
+
+
+class BlockedPipe(io.StringIO):
+    """stdout as a full pipe with a slow reader: a Ctrl-C arrives during write number ``n``
+    (and ``n + 1``, ... with ``times``). A write that holds SIGINT back completes and the
+    signal waits (raised when released); any other fails as Python's I/O fails a blocked
+    write a signal interrupts (EINTR, the handler raising): KeyboardInterrupt, its text
+    lost."""
+
+    def __init__(self, n: int, times: int = 1) -> None:
+        super().__init__()
+        self.n, self.times, self.calls = n, times, 0
+
+    def write(self, text: str) -> int:
+        import signal
+        import threading
+
+        self.calls += 1
+        if self.n <= self.calls < self.n + self.times:
+            if signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, ()):
+                # to this thread, as Ctrl-C reaches the single-threaded CLI: pending until
+                # released (a signal sent to the process could go to another thread here)
+                signal.pthread_kill(threading.get_ident(), signal.SIGINT)
+            else:
+                raise KeyboardInterrupt
+        return super().write(text)
+
+
+@pytest.mark.parametrize("times", [1, 2], ids=["one Ctrl-C", "two Ctrl-C"])
+def test_ctrl_c_during_a_write_blocked_on_a_full_pipe_leaves_one_valid_document(
+    monkeypatch, times
+):
+    import signal
+    import threading
+
+    if not hasattr(signal, "pthread_sigmask"):
+        pytest.skip("no pthread_sigmask")
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals reach the main thread only")
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        pytest.skip("SIGINT is not Python's default handler here")
+    doc, tail = _document()
+    total = BlockedPipe(0)
+    jsonout.emit_stream(doc, tail, total)
+    for n in range(1, total.calls + 1):
+        doc, tail = _document()
+        stream = BlockedPipe(n, times)
+        code = _through_the_boundary(
+            stream, monkeypatch, lambda: jsonout.emit_stream(doc, tail, None)
+        )
+        text = stream.getvalue()
+        assert code == 130, (n, text)
+        assert text.endswith("}\n") and text.count("\n") == 1, (n, text)
+        strict(text)  # exactly one document: json.loads refuses extra data
+
+
+def _eval_breaker_points(code):
+    """Offsets where CPython may run a signal handler in ``code``: after a call returns, at a
+    backward jump, on entering the function (3.11+: RESUME, JUMP_BACKWARD, the CALL family)."""
+    import dis
+
+    points, after_call = set(), False
+    for ins in dis.get_instructions(code):
+        if after_call or ins.opname == "RESUME" or ins.opname.startswith("JUMP_BACKWARD"):
+            points.add(ins.offset)
+        after_call = ins.opname.startswith("CALL") or ins.opname == "FOR_ITER"
+    return points
+
+
+def test_ctrl_c_at_every_point_the_interpreter_can_raise_it_leaves_one_valid_document(
+    monkeypatch,
+):
+    """sys.settrace raises KeyboardInterrupt before the n-th instruction of emit_stream (and
+    of its helper) at which CPython checks for a pending signal — after every call returns
+    (every write, every dumps, every row pulled from a generator), at every loop's back
+    jump, on entering the helper — for every n: the CLI then prints one valid document."""
+    import sys
+
+    codes = {jsonout.emit_stream.__code__}
+    codes |= {c for c in jsonout.emit_stream.__code__.co_consts if hasattr(c, "co_code")}
+    points = {code: _eval_breaker_points(code) for code in codes}
+
+    def run(n: int):
+        seen = [0]
+
+        def local(frame, event, arg):
+            if event == "opcode" and frame.f_lasti in points[frame.f_code]:
+                seen[0] += 1
+                if seen[0] == n:
+                    raise KeyboardInterrupt
+            return local
+
+        def trace(frame, event, arg):
+            if frame.f_code in codes:
+                frame.f_trace_opcodes = True
+                return local
+            return None
+
+        doc, tail = _document()
+        stream = io.StringIO()
+
+        def write_document():
+            sys.settrace(trace)
+            try:
+                jsonout.emit_stream(doc, tail, None)
+            finally:
+                sys.settrace(None)
+
+        code = _through_the_boundary(stream, monkeypatch, write_document)
+        return seen[0], code, stream.getvalue()
+
+    total, code, text = run(0)
+    assert code == 0 and total > 50
+    complete = strict(text)
+    for n in range(1, total + 1):
+        _, code, text = run(n)
+        assert code == 130, (n, text)
+        assert text.endswith("}\n") and text.count("\n") == 1, (n, text)
+        got = strict(text)  # exactly one document
+        assert got == complete or got.get("status") == "interrupted" or (
+            got["stream_error"]["kind"] == "interrupted"
+        ), (n, text)
