@@ -219,7 +219,7 @@ def run_command(expr, eta, x0, at, of, optimizer, momentum, beta1, beta2, rho, e
             )  # fmt: skip
 
     from ..render import descend as view
-    from ..render.jsonout import emit, emit_stream
+    from ..render.jsonout import emit, emit_line, emit_stream
 
     # --json streams its rows (memory: one row); only a plot holds the whole document
     if is_sweep:
@@ -237,8 +237,8 @@ def run_command(expr, eta, x0, at, of, optimizer, momentum, beta1, beta2, rho, e
         return
 
     if jsonl:
-        for rec in run:
-            emit(view.jsonl_iteration(rec))
+        for block in view.jsonl_iterations(run):
+            emit_line(block)
         emit(view.jsonl_summary(run))
     elif json_out:
         doc, tail = view.streamed_document(run)

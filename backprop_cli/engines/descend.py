@@ -133,6 +133,21 @@ class IterationRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class RowColumns:
+    """Rows ``start`` … ``start + len(losses) − 1`` of a run, column by column: per variable
+    the values, gradients and steps (None on the run's last row), and the loss; for one
+    variable the curvature and (sgd) the stability bound, else None."""
+
+    start: int
+    values: list[list[float]]
+    losses: list[float | None]
+    gradients: list[list[float | None]]
+    steps: list[list[float | None]]
+    curvature: list[float | None] | None
+    stability_bound: list[float | None] | None
+
+
+@dataclass(frozen=True, slots=True)
 class DescentResult:
     status: str  # one of STATUSES
     message: str  # plain language
@@ -189,6 +204,44 @@ class Descent:
         if len(self.names) == 1 and b - a >= BLOCK_FROM:
             curvatures = self._curvatures(self.points[0][a:b])
         return [self._record(k, None if curvatures is None else curvatures[k - a]) for k in range(a, b)]
+
+    def columns(self, a: int, b: int) -> RowColumns:
+        """Rows a … b−1 column by column: the same numbers as :meth:`record` gives row by
+        row (curvatures as :meth:`block` computes them), without an object per row — what
+        a long run's JSON is written from."""
+        b = min(b, len(self))
+        n = len(self) - 1
+        names = self.names
+        values = [xs[a:b] for xs in self.points]
+        last = b - 1 == n and self.result.loss is None  # the failed last row: no loss
+        c = b - 1 if last else b  # rows with a loss and gradient
+        if self.stored is not None:
+            losses, grads, steps = self.stored
+            loss_col: list[float | None] = list(losses[a:c])
+            grad_cols: list[list[float | None]] = [list(g[a:c]) for g in grads]
+            step_cols: list[list[float | None]] = [list(s[a : min(b, n)]) for s in steps]
+        else:
+            f = self._f()
+            evaluated = [f(*row) for row in zip(*(col[: c - a] for col in values))]
+            loss_col = [e[0] for e in evaluated]
+            grad_cols = [[e[1][i] for e in evaluated] for i in range(len(names))]
+            eta = self.eta
+            step_cols = [[-(eta * g) for g in col[: min(b, n) - a]] for col in grad_cols]  # type: ignore[operator]
+        if last:
+            loss_col.append(None)
+            for col in grad_cols:
+                col.append(None)
+        for col in step_cols:
+            col.extend([None] * (b - a - len(col)))
+        curvature = bound = None
+        if len(names) == 1:
+            curvature = self._curvatures(values[0][: c - a]) if c - a >= BLOCK_FROM else None
+            if curvature is None:
+                curvature = [self._curvature({names[0]: x}) for x in values[0][: c - a]]
+            curvature = curvature + [None] * (b - a - len(curvature))
+            if self.optimizer == "sgd":
+                bound = [2.0 / h if h is not None and h > 0 else None for h in curvature]
+        return RowColumns(a, values, loss_col, grad_cols, step_cols, curvature, bound)
 
     def _curvatures(self, xs: list[float]) -> list[float | None] | None:
         """f'' at every x of ``xs`` (one variable) through numpy-valued dual numbers; None
@@ -395,6 +448,7 @@ def descend(
     """
     names = tuple(program.variables)
     opt = optimizer if isinstance(optimizer, Optimizer) else make(optimizer, eta, **(hyper or {}))
+    start = program.point(start)  # numbers only, named in the error (the API's one check)
     point = [float(start[v]) for v in names]
     f = program.function(names)
     ctx = _Run(program, names, opt, f, tol, until_loss, max_iter, progress)
@@ -1245,6 +1299,7 @@ def _sweep_vectorized(
     f = program.function(names)
     af = program.array_function(names)
     opt = make(name, np.asarray(etas, dtype=float), **hyper)
+    start = program.point(start)
     x0 = [float(start[v]) for v in names]
     x = [np.full(R, v) for v in x0]
     X = [[xv.copy()] for xv in x]  # per variable, per row: values over runs

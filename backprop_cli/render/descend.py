@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from rich.markup import escape
 
 from ..engines.descend import BLOCK, Descent, IterationRecord
-from .jsonout import Rows
+from .jsonout import Raw, Rows
 from .numbers import fmt
 from .table import make_table
 
@@ -121,12 +121,83 @@ def row_writer(run: Descent) -> Callable[[IterationRecord], str]:
     return write
 
 
+def _texts(col: list) -> list[str]:
+    """:func:`_number` of every entry of a column, the finite floats written by one C-level
+    repr of the list (a long run's numbers are most of its JSON)."""
+    if not col:
+        return []
+    joined = repr(col)[1:-1]
+    parts = joined.split(", ")
+    if "n" in joined:  # nan, inf, None, or a non-float's repr: those one by one
+        parts = [p if "n" not in p else _number(x) for p, x in zip(parts, col)]
+    return parts
+
+
+def json_rows(run: Descent, prefix: str = "{") -> Iterator[str]:
+    """Every row's JSON text, :func:`row_writer`'s text for each record, made from
+    :meth:`Descent.columns` block by block (no object per row: a 10^6-row run's JSON is
+    mostly these lines). ``prefix`` opens each object (JSON Lines adds its record kind)."""
+    for block in json_blocks(run, prefix):
+        yield from block
+
+
+def json_blocks(run: Descent, prefix: str = "{") -> Iterator[list[str]]:
+    """:func:`json_rows`, a block of rows at a time (written with one call each)."""
+    from .jsonout import dumps
+
+    keys = [dumps(name) + ": " for name in run.names]
+    one = len(run.names) == 1
+    for a in range(0, len(run), BLOCK):
+        cols = run.columns(a, a + BLOCK)
+        values = [_texts(col) for col in cols.values]
+        grads = [_texts(col) for col in cols.gradients]
+        steps = [_texts(col) for col in cols.steps]
+        losses = _texts(cols.losses)
+        if one:
+            m = len(cols.losses)
+            curv = _texts(cols.curvature) if cols.curvature is not None else ["null"] * m
+            bound = _texts(cols.stability_bound) if cols.stability_bound is not None else ["null"] * m
+        if one:  # the common case, written without a join per field
+            (key,) = keys
+            (xs,), (gs,), (ss,) = values, grads, steps
+            no_grad = cols.gradients[0]
+            no_step = cols.steps[0]
+            yield [
+                f'{prefix}"iteration": {a + j}, "values": {{{key}{xs[j]}}}, "loss": {loss}, '
+                f'"gradient": {"null" if no_grad[j] is None else "{" + key + gs[j] + "}"}, '
+                f'"steps": {"null" if no_step[j] is None else "{" + key + ss[j] + "}"}, '
+                f'"curvature": {curv[j]}, "stability_bound": {bound[j]}}}'
+                for j, loss in enumerate(losses)
+            ]
+            continue
+        out: list[str] = []
+        for j, loss in enumerate(losses):
+            vals = ", ".join([k + col[j] for k, col in zip(keys, values)])
+            if cols.gradients and cols.gradients[0][j] is None:
+                grad = "null"
+            else:
+                grad = "{" + ", ".join([k + col[j] for k, col in zip(keys, grads)]) + "}"
+            if not cols.steps or cols.steps[0][j] is None:
+                step = "null"
+            else:
+                step = "{" + ", ".join([k + col[j] for k, col in zip(keys, steps)]) + "}"
+            text = (
+                f'{prefix}"iteration": {a + j}, "values": {{{vals}}}, "loss": {loss}, '
+                f'"gradient": {grad}, "steps": {step}'
+            )
+            if one:
+                text += f', "curvature": {curv[j]}, "stability_bound": {bound[j]}'
+            out.append(text + "}")
+        yield out
+
+
 def streamed_document(run: Descent) -> tuple[dict, Callable[[], dict]]:
     """The same document for jsonout.emit_stream: the setup, the iterations as Rows (built
     one at a time while written: memory of one row), and the outcome as the tail — after
     the rows, so a run cut short (Ctrl-C) ends with its own status instead."""
     doc = setup(run)
-    doc["iterations"] = Rows(iteration_record(r) for r in run)
+    # a block of rows is one element of the stream: its text holds them, comma-separated
+    doc["iterations"] = Rows(Raw(", ".join(block)) for block in json_blocks(run))
     return doc, lambda: outcome(run)
 
 
@@ -153,6 +224,13 @@ def sweep_document(runs: list[Descent], stream: bool = False) -> dict:
 
 def jsonl_iteration(rec: IterationRecord) -> dict:
     return {"record": "iteration", **iteration_record(rec)}
+
+
+def jsonl_iterations(run: Descent) -> Iterator[Raw]:
+    """Every row as its JSON Lines record's text (:func:`jsonl_iteration`, written
+    directly), a block of lines at a time."""
+    for block in json_blocks(run, '{"record": "iteration", '):
+        yield Raw("\n".join(block))
 
 
 def jsonl_summary(run: Descent) -> dict:

@@ -98,6 +98,31 @@ _PIPE_BUF = 4096  # bytes a pipe writes at once (POSIX: at least 512; Linux 4096
 # -- one document, written piece by piece ------------------------------------------------
 
 
+class Raw(str):
+    """JSON text already written as :func:`dumps` would write its value (a long run's rows
+    are made directly as text: render.descend.row_writer); :func:`emit_stream` writes it as
+    it is, :func:`emit_line` writes it as one JSON Lines record."""
+
+    __slots__ = ()
+
+
+def emit_line(text: Raw, stream=None) -> None:
+    """One JSON Lines record already made as text (see :class:`Raw`), counted like :func:`emit`."""
+    global EMITTED
+    stream = stream or sys.stdout
+    line = text + "\n"
+    hold = _sigint_holder() if 4 * len(line) > _PIPE_BUF else None  # as emit(): see there
+    try:
+        if hold:
+            hold(True)
+        EMITTED += 1  # -- stores only from here to the write
+        stream.write(line)
+    finally:
+        if hold:
+            hold(False)
+    stream.flush()
+
+
 class Rows:
     """An iterable that :func:`emit_stream` writes as a JSON array one element at a time, so
     the whole array is never held in memory (a 10^6-row trace costs one row)."""
@@ -226,7 +251,7 @@ def emit_stream(doc: dict, tail=None, stream=None) -> None:
                 if hold:
                     hold(False)
         else:
-            text += dumps(value, ascii)
+            text += value if value.__class__ is Raw else dumps(value, ascii)
             held = hold if not (top[2] and top[1]) else None  # a row after the first: not
             try:
                 if held:

@@ -37,12 +37,19 @@ def start(big: str, *extra: str) -> subprocess.Popen:
 
 def test_ctrl_c_mid_epoch_ends_jsonl_with_an_interrupted_summary(big):
     p = start(big, "--jsonl")
-    first = json.loads(p.stdout.readline())  # readiness: the run is going
+    fd = p.stdout.fileno()  # read the descriptor itself: communicate() reads it after us
+    got = b""
+    while b"\n" not in got:  # readiness: the first record, the run is going
+        chunk = os.read(fd, 65536)
+        assert chunk, "the process ended before its first record"
+        got += chunk
+    line, _, more = got.decode().partition("\n")
+    first = json.loads(line)
     assert first["record"] == "progress"
     p.send_signal(signal.SIGINT)
     rest, err = p.communicate(timeout=HANG_GUARD)
     assert p.returncode == 130, err
-    recs = [first] + [json.loads(line) for line in rest.splitlines()]  # every line complete
+    recs = [first] + [json.loads(x) for x in (more + rest).splitlines()]  # every line complete
     summary = recs[-1]
     assert summary["record"] == "summary" and summary["status"] == "interrupted"
     res = summary["result"]
@@ -54,9 +61,14 @@ def test_ctrl_c_mid_epoch_ends_jsonl_with_an_interrupted_summary(big):
 
 
 def test_ctrl_c_mid_epoch_ends_json_with_one_complete_document(big):
-    """--json writes its document as the run goes; readiness: its first bytes."""
+    """--json writes its document as the run goes; readiness: its first row."""
     p = start(big, "--json")
-    head = p.stdout.read(1)  # the document has begun: the run is going
+    head = ""
+    fd = p.stdout.fileno()  # read the descriptor itself: communicate() reads it after us
+    while '"iterations": [{' not in head:  # readiness: the first row is out, the run goes on
+        chunk = os.read(fd, 65536)
+        assert chunk, "the process ended before its first row"
+        head += chunk.decode()
     p.send_signal(signal.SIGINT)
     rest, err = p.communicate(timeout=HANG_GUARD)
     assert p.returncode == 130, err

@@ -32,3 +32,24 @@ def test_row_writer_equals_dumps():
             rec = IterationRecord(rng.randrange(10**6), vals, pick(), rng.choice([None, {v: pick() for v in names}]),
                                   rng.choice([None, {v: pick() for v in names}]), pick(), pick())
             assert w(rec) == dumps(iteration_record(rec)), rec
+
+
+def test_json_rows_from_columns_equal_the_records_json():
+    """The columnar writer (long runs) gives, row for row, the text of each record's JSON —
+    on the generated sgd loop (rows recomputed), the stored path (adam), a run whose last
+    row failed (domain_error), two variables, and blocks longer than BLOCK_FROM."""
+    from backprop_cli.render.descend import json_rows
+
+    cases = [
+        ("(x - 1)^4 + 0.001", {"x": 0.0}, "sgd", dict(tol=1e-300, max_iter=300)),
+        ("(x - 1)^4 + sin(x)", {"x": 0.0}, "adam", dict(tol=1e-300, max_iter=300)),
+        ("log(x)", {"x": 2.0}, "sgd", dict(max_iter=50)),
+        ("(x - 1)^2 + 3*y^2", {"x": 0.0, "y": 1.0}, "sgd", dict(max_iter=200)),
+        ("x^2", {"x": 1.0}, "sgd", dict(max_iter=10_000)),
+    ]
+    for text, start, opt, kw in cases:
+        run = descend(backprop_cli.compile(text), start, opt, 0.1 if opt == "sgd" else 0.01, **kw)
+        rows = list(json_rows(run))
+        assert len(rows) == len(run)
+        for k in range(len(run)):
+            assert rows[k] == dumps(iteration_record(run.record(k))), (text, k)
