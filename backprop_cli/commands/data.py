@@ -6,6 +6,7 @@ from typing import List, Optional
 
 import typer
 
+from ..limits import MAX_DATA_ROWS
 from . import common, help_text
 
 FORMULAS = (
@@ -15,11 +16,16 @@ FORMULAS = (
     "quadratic: y = a·x² + b·x + c + σ·ε with x uniform in \\[-1, 1], defaults a = 1, b = -2, c = 1; "
     "logistic: y = 1 with probability sigmoid(w·x + b), else 0, with x uniform in \\[-3, 3], "
     "defaults w = 2, b = 0 (no --noise). σ is --noise (default 0.1). Draw order: all x first, "
-    "then all ε (or the uniform draws of the labels). Numbers are written with 10 significant digits. "
+    "then all ε (or the uniform draws of the labels). Numbers are written with 10 significant digits; "
+    "parameters whose rows would not be finite are refused (exit 2) before anything is written, "
+    "and --output is written whole or not at all. "
     "To fit one: backprop data linear --output points.csv, then "
     'backprop descend "(w*x + b - y)^2" --data points.csv --at w=0,b=0 --eta 0.5.'
 
 )
+
+
+N_HELP = f"Number of rows (1 to {MAX_DATA_ROWS:,}: what --data reads).".replace(",", " ")
 
 
 def register(app: typer.Typer, command_cls) -> None:
@@ -35,7 +41,7 @@ def register(app: typer.Typer, command_cls) -> None:
     )
     def data(
         kind: str = typer.Argument(..., help="linear, quadratic or logistic.", show_default=False),
-        n: int = typer.Option(200, "--n", help="Number of rows."),
+        n: int = typer.Option(200, "--n", help=N_HELP),
         seed: int = typer.Option(
             0, "--seed", help="Seed of the random generator (reproducible output)."
         ),
@@ -54,64 +60,81 @@ def register(app: typer.Typer, command_cls) -> None:
         quiet: bool = common.quiet_option(),
     ) -> None:
         with common.boundary(json_mode, "backprop.data/1"):
-            from ..data import generate, to_csv
+            from ..data import check_finite, csv_pieces, data_spec
 
             sigma = common.parse_number(noise, "--noise") if noise is not None else None
             params = common.parse_at(param, "--param")
-            columns = generate(kind, n, seed, sigma, params)
-            text = to_csv(columns)
+            spec = data_spec(kind, n, seed, sigma, params)
+            check_finite(spec)  # exit 2 before anything is written
+            if output is not None:
+                write_atomically(output, csv_pieces(spec))
             if json_mode:
-                _write(output, text)
-                _emit_json(kind, n, seed, sigma, params, columns, output)
+                from ..render.data import emit_data_document
+
+                emit_data_document(spec, output)
                 return
             if output is None:
                 import sys
 
-                sys.stdout.write(text)
+                for piece in csv_pieces(spec):
+                    sys.stdout.write(piece)
                 sys.stdout.flush()
                 return
-            _write(output, text)
             if not quiet:
-                common.stderr_console().print(f"wrote {n} rows to {_escape(output)}")
+                from ..render.data import wrote_line
+
+                common.stderr_console().print(wrote_line(n, output))
 
 
-def _escape(text: str) -> str:
-    from rich.markup import escape
+def write_atomically(output: str, pieces) -> None:
+    """Write the text ``pieces`` to ``output`` as a whole or not at all: into a temporary file
+    in the same folder, then renamed over ``output`` (an existing file stays untouched until
+    then; an error or Ctrl-C removes the temporary file). A path that is not a regular file
+    (/dev/stdout, a FIFO) is written in place. Memory: one piece at a time."""
+    import os
+    import stat
+    import tempfile
 
-    return escape(text)
+    from ..errors import OutputError
 
+    def failed(exc: OSError) -> OutputError:  # exit 1 with the words of --plot and graph --output
+        return OutputError(f"cannot write '{output}': {exc.strerror or exc}")
 
-def _write(output, text: str) -> None:
-    if output is None:
-        return
     try:
-        with open(output, "w", encoding="utf-8") as fh:
-            fh.write(text)
-    except OSError as exc:  # exit 1 with the words of --plot and graph --output
-        from ..errors import OutputError
-
-        raise OutputError(f"cannot write '{output}': {exc.strerror or exc}") from None
-
-
-def _emit_json(kind, n, seed, sigma, params, columns, output) -> None:
-    """--json: one document; the rows themselves (as written to the CSV) when not in a file."""
-    from ..data import DEFAULT_NOISE, MODELS
-    from ..render.jsonout import emit
-
-    model = MODELS[kind]
-    if sigma is None and model.noisy:
-        sigma = DEFAULT_NOISE
-    doc = {
-        "schema": "backprop.data/1",
-        "status": "ok",
-        "kind": kind,
-        "rows": n,
-        "seed": seed,
-        "noise": sigma,
-        "params": {**dict(model.defaults), **dict(params)},
-        "columns": list(columns),
-        "file": output,
-    }
-    if output is None:
-        doc["data"] = {c: [float(f"{v:.10g}") for v in columns[c]] for c in columns}
-    emit(doc)
+        info = os.stat(output)
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:
+        raise failed(exc) from None
+    try:
+        if info is not None and not stat.S_ISREG(info.st_mode):
+            with open(output, "w", encoding="utf-8") as fh:
+                for piece in pieces:
+                    fh.write(piece)
+            return
+        target = os.path.realpath(output)  # through a symbolic link, as open() would write
+        if info is not None:
+            mode = stat.S_IMODE(info.st_mode)
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        folder, name = os.path.split(target)
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder or ".")
+    except OSError as exc:
+        raise failed(exc) from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            for piece in pieces:
+                fh.write(piece)
+            fh.flush()
+            os.fchmod(fh.fileno(), mode)
+        os.replace(tmp, target)
+    except BaseException as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        if isinstance(exc, OSError):
+            raise failed(exc) from None
+        raise

@@ -84,7 +84,13 @@ def run_data_command(
     given = common.parse_at(at)
     common.check_names(program, given)
     dataset = load(data)
-    binding = bind(program, dataset, parse_columns(column), given)
+    binding = bind(program, dataset, parse_columns(column), given, x0=x0 is not None)
+    if not quiet:
+        from ..render.data import unused_line
+
+        note = unused_line(dataset, binding)
+        if note:
+            common.stderr_console().print(note, markup=False)
     common.validate(
         bool(binding.parameters),
         "nothing to fit: every variable of the program is bound to a column of the data",

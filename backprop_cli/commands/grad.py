@@ -44,6 +44,11 @@ def _grad_data(expr, at, of, data, column, reduce, per_sample, json_out, quiet) 
     common.check_names(program, given)
     dataset = load(data)
     binding = bind(program, dataset, parse_columns(column), given)
+    note = render.unused_line(dataset, binding)
+    if note is not None and not quiet:
+        import sys
+
+        sys.stderr.write(note + "\n")
     values, defaulted = common.point_with_defaults(program, given, quiet or json_out, binding.parameters)
     show = per_sample or (json_out and dataset.rows <= render.PER_SAMPLE_AUTO)
     report = data_gradient_report(program, dataset, binding, values, defaulted, reduce, show)

@@ -77,3 +77,95 @@ def grad_document(report, schema: str) -> dict:
             "gradient": dict(report.per_sample.gradients),
         }
     return doc
+
+
+# -- `backprop data` ---------------------------------------------------------------------
+DATA_SCHEMA = "backprop.data/1"
+
+
+def wrote_line(rows: int, output: str) -> str:
+    """'wrote 200 rows to points.csv' (markup-safe, control characters made visible)."""
+    from ..errors import escape_controls
+
+    return f"wrote {rows} rows to {escape(escape_controls(output))}"
+
+
+def unused_line(dataset, binding) -> str | None:
+    """The one line (plain text, for stderr) naming the columns that feed no variable, or None."""
+    from ..errors import escape_controls
+
+    unused = binding.unused
+    if not unused:
+        return None
+    if len(unused) == 1:
+        text = (
+            f"note: column {unused[0]} of {dataset.file} is not used by the program "
+            f"(bind it with --column VARIABLE={unused[0]})"
+        )
+    else:
+        text = (
+            f"note: columns {', '.join(unused)} of {dataset.file} are not used by the program "
+            "(bind one with --column VARIABLE=COLUMN)"
+        )
+    return escape_controls(text)
+
+
+def emit_data_document(spec, output: str | None, stream=None) -> None:
+    """`data --json`: one document; the rows themselves (the numbers as written to the CSV)
+    when there is no file — written block by block, so memory does not grow with --n."""
+    import json
+    import sys
+
+    from ..data import column_values
+    from . import jsonout
+
+    doc = {
+        "schema": DATA_SCHEMA,
+        "status": "ok",
+        "kind": spec.kind,
+        "rows": spec.n,
+        "seed": spec.seed,
+        "noise": spec.sigma,
+        "params": dict(spec.params),
+        "columns": ["x", "y"],
+        "file": output,
+    }
+    if output is not None:
+        jsonout.emit(doc, stream)
+        return
+    stream = stream or sys.stdout
+    write = stream.write
+    closers = ["}\n"]
+    try:
+        write(jsonout.dumps(doc)[:-1] + ', "data": {')
+        closers.append("}")
+        for k, name in enumerate(("x", "y")):
+            write((", " if k else "") + json.dumps(name) + ": [")
+            closers.append("]")
+            first = True
+            for values in column_values(spec, name):
+                if values:
+                    write(("" if first else ", ") + json.dumps(values)[1:-1])
+                    first = False
+            write(closers.pop())
+        write(closers.pop())
+        write(closers.pop())
+    except BaseException as exc:
+        if isinstance(exc, BrokenPipeError):
+            raise
+        try:  # close the open arrays: stdout still holds one valid document
+            while len(closers) > 1:
+                write(closers.pop())
+            note = jsonout._error_note(exc)
+            write(", " + json.dumps("stream_error") + ": " + jsonout.dumps(note) + "}\n")
+            stream.flush()
+        except Exception:
+            pass
+        jsonout.EMITTED += 1
+        try:
+            exc.json_document_closed = True  # type: ignore[attr-defined]  # for the CLI boundary
+        except AttributeError:
+            pass
+        raise
+    jsonout.EMITTED += 1
+    stream.flush()

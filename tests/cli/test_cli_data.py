@@ -390,3 +390,104 @@ def test_data_defaults_still_apply_with_data(tmp_path):
     doc = strict(r.stdout)
     assert (doc["reduce"], doc["shuffle"], doc["seed"], doc["log"]) == ("mean", True, 0, "epoch")
     assert doc["batch_size"] == 20 and doc["epochs"] is None
+
+
+# -- explicit binding (issue 13, item 2) ---------------------------------------------------------
+UNBOUND = (
+    "y is neither a column of {path} nor given with --at; the column 'target' is not used: "
+    "did you mean --column y=target?"
+)
+
+
+@pytest.mark.parametrize("command", ["grad", "descend"])
+def test_a_variable_missing_while_a_column_is_unused_is_an_error(tmp_path, command):
+    """Columns x,target and (w*x-y)^2: y is not fitted as a parameter; the fix is named."""
+    path = write(tmp_path, "x,target\n1,2\n2,4\n3,6.5\n", "t.csv")
+    r = invoke(command, "(w*x-y)^2", "--data", path, "--at", "w=0")
+    assert r.exit_code == 2 and r.stdout == ""
+    assert r.stderr == "error: " + UNBOUND.format(path=path) + "\n"
+    r = invoke(command, "(w*x-y)^2", "--data", path, "--at", "w=0", "--json")
+    assert r.exit_code == 2
+    doc = strict(r.stdout)
+    assert doc["status"] == "input_error" and doc["message"] == UNBOUND.format(path=path)
+    # the suggested fix: y takes the column; the gradient at w = 0 is mean(-2·x·target)
+    r = invoke("grad", "(w*x-y)^2", "--data", path, "--at", "w=0", "--column", "y=target", "--json")
+    assert r.exit_code == 0, r.stderr
+    x, t = np.array([1.0, 2.0, 3.0]), np.array([2.0, 4.0, 6.5])
+    assert strict(r.stdout)["gradient"] == {"w": pytest.approx(np.mean(-2 * x * t), rel=1e-15)}
+    assert r.stderr == ""  # every column bound: nothing to report
+
+
+def test_several_missing_variables_and_unused_columns(tmp_path):
+    path = write(tmp_path, "x,target,weight\n1,2,1\n", "t.csv")
+    r = invoke("grad", LINE, "--data", path)
+    assert r.exit_code == 2
+    assert r.stderr == (
+        f"error: w, b, y are neither columns of {path} nor given with --at; the columns "
+        "'target', 'weight' are not used: did you mean --column y=target (and --at for the others)?\n"
+    )
+
+
+def test_unused_columns_are_named_on_stderr(tmp_path):
+    """Every column feeds a variable or is named on stderr (not with --quiet)."""
+    path = write(tmp_path, "x,y,z,id\n0,3,9,1\n1,5,9,2\n2,7.1,9,3\n-1,0.9,9,4\n")
+    r = invoke("grad", LINE, "--data", path, "--at", "w=1,b=1")
+    assert r.exit_code == 0, r.stderr
+    assert r.stderr == (
+        f"note: columns z, id of {path} are not used by the program (bind one with --column "
+        "VARIABLE=COLUMN)\n"
+    )
+    assert "7.655" in r.stdout  # the mean loss at w = b = 1, as with the two columns alone
+    r = invoke("grad", LINE, "--data", path, "--at", "w=1,b=1", "--quiet")
+    assert r.exit_code == 0 and r.stderr == ""
+    one = write(tmp_path, "x,y,z\n1,2,3\n", "one.csv")
+    r = invoke("grad", LINE, "--data", one, "--at", "w=1,b=1", "--json")
+    assert r.exit_code == 0 and strict(r.stdout)["value"] == 0.0
+    assert r.stderr == (
+        f"note: column z of {one} is not used by the program (bind it with --column VARIABLE=z)\n"
+    )
+
+
+# -- backprop data: finite rows or nothing ---------------------------------------------------------
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["linear", "--param", "w=1e308,b=1e308"],
+         "the linear data set would not be finite: data row 6 has y = inf (with w = 1e+308, "
+         "b = 1e+308, σ = 0.1); use smaller --param or --noise values"),
+        (["linear", "--noise", "1e308"],
+         "the linear data set would not be finite: data row 15 has y = inf (with w = 2, b = 3, "
+         "σ = 1e+308); use smaller --param or --noise values"),
+        (["quadratic", "--param", "a=1e308,b=-1e308,c=0", "--noise", "0"],
+         "the quadratic data set would not be finite: data row 4 has y = inf (with a = 1e+308, "
+         "b = -1e+308, c = 0, σ = 0); use smaller --param or --noise values"),
+        # finite, but its 10-digit text (1.797693135e+308) would read back as infinity
+        (["linear", "--param", "w=0,b=1.7976931348623157e308", "--noise", "0"],
+         "the linear data set would not be finite: data row 1 has y = 1.79769e+308 (with w = 0, "
+         "b = 1.79769e+308, σ = 0); use smaller --param or --noise values"),
+    ],
+)  # fmt: skip
+def test_data_refuses_rows_that_would_not_be_finite(tmp_path, args, message):
+    """The first row that overflows, found independently: x, ε from PCG64(0) as documented,
+    the model's formula evaluated by numpy (rows 6, 15 and 4 for these parameters)."""
+    rng = np.random.default_rng(0)
+    x, eps = rng.uniform(-1, 1, 200), rng.standard_normal(200)
+    with np.errstate(all="ignore"):
+        ys = {"w = 1e+308": 1e308 * x + 1e308 + 0.1 * eps, "σ = 1e+308": 2 * x + 3 + 1e308 * eps,
+              "a = 1e+308": 1e308 * x * x - 1e308 * x}  # fmt: skip
+    for key, y in ys.items():
+        if key in message:
+            row = int(np.flatnonzero(~np.isfinite(y))[0]) + 1
+            assert f"data row {row} has y = {y[row - 1]:g} " in message
+    r = invoke("data", *args, "--seed", "0")
+    assert r.exit_code == 2 and r.stdout == ""
+    assert r.stderr == f"error: {message}\n"
+    new = tmp_path / "new.csv"
+    old = tmp_path / "old.csv"
+    old.write_text("x,y\n1,2\n")
+    for path in (new, old):
+        r = invoke("data", *args, "--seed", "0", "--output", str(path), "--json")
+        assert r.exit_code == 2
+        assert strict(r.stdout)["message"] == message
+    assert not new.exists() and old.read_text() == "x,y\n1,2\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old.csv"]
