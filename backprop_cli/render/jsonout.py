@@ -77,19 +77,8 @@ def emit(doc: dict, stream=None) -> None:
     written (see emit_stream). A JSON Lines record is shorter; lost, it leaves complete
     lines only.
     """
-    global EMITTED
     stream = stream or sys.stdout
-    line = dumps(doc, needs_ascii(stream)) + "\n"
-    hold = _sigint_holder() if 4 * len(line) > _PIPE_BUF else None  # 4: bytes a character
-    try:
-        if hold:
-            hold(True)
-        EMITTED += 1  # -- stores only from here to the write
-        stream.write(line)
-    finally:
-        if hold:
-            hold(False)
-    stream.flush()
+    emit_line(Raw(dumps(doc, needs_ascii(stream))), stream)
 
 
 _PIPE_BUF = 4096  # bytes a pipe writes at once (POSIX: at least 512; Linux 4096)
@@ -107,11 +96,11 @@ class Raw(str):
 
 
 def emit_line(text: Raw, stream=None) -> None:
-    """One JSON Lines record already made as text (see :class:`Raw`), counted like :func:`emit`."""
+    """Write ``text`` (see :class:`Raw`) and a newline as :func:`emit` describes, and flush."""
     global EMITTED
     stream = stream or sys.stdout
     line = text + "\n"
-    hold = _sigint_holder() if 4 * len(line) > _PIPE_BUF else None  # as emit(): see there
+    hold = _sigint_holder() if 4 * len(line) > _PIPE_BUF else None  # 4: bytes a character
     try:
         if hold:
             hold(True)
