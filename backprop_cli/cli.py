@@ -241,17 +241,12 @@ def _root(
 
 
 def _register() -> None:
-    from .commands import grad
+    """Every command, in the order of the help. A command module that fails to import is an
+    error, not a missing command: a broken install must not look like a smaller tool."""
+    from .commands import data, descend, grad, pictures, solve
 
-    grad.register(app, Command)
-    for module in ("solve", "descend", "pictures", "data"):
-        try:
-            mod = __import__(f"backprop_cli.commands.{module}", fromlist=["register"])
-        except ModuleNotFoundError as exc:  # a command not built yet
-            if exc.name != f"backprop_cli.commands.{module}":
-                raise
-            continue
-        mod.register(app, Command)
+    for module in (grad, solve, descend, pictures, data):
+        module.register(app, Command)
 
 
 _register()
