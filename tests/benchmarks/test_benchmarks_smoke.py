@@ -70,13 +70,8 @@ def test_hand_written_baselines_are_right(bench):
     assert math.isclose(d, 1.0 / (2.0 * math.sqrt(math.log(4.0))))
     # W5: (6 + b)(b + 1) = 60 → b² + 7b − 54 = 0 → b = (−7 + √265)/2
     assert math.isclose(bench.hand_solve(3.0, 4.0, 60.0), (-7 + math.sqrt(265)) / 2, rel_tol=1e-12)
-    # W6: (x − 1)^4 + 0.001, so d = x − 1 follows d ← d − 4η·d³ from d = −1; the loss is
-    # taken at the last point stepped from
-    assert bench.W6 == "(x - 1)^4 + 0.001"
-    d, before = -1.0, None
-    for _ in range(50):
-        before = d
-        d = d - 4 * bench.W6_ETA * d**3
+    # W6: x_{k+1} − 1 = (1 − 2η)(x_k − 1); the loss is taken at the last point stepped from
+    assert bench.W6 == "(x - 1)^2 + 0.001"
     x, loss = bench.hand_descend(0.0, 50)
-    assert math.isclose(x, 1 + d, rel_tol=1e-12)
-    assert math.isclose(loss, before**4 + 0.001, rel_tol=1e-12)
+    assert math.isclose(x, 1 - (1 - 2 * bench.W6_ETA) ** 50, rel_tol=1e-12)
+    assert math.isclose(loss, (1 - 2 * bench.W6_ETA) ** 98 + 0.001, rel_tol=1e-9)
