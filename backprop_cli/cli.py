@@ -135,8 +135,34 @@ def _usage_error(exc, ctx, original: list[str]):
     return new or exc
 
 
+#: what each option's value is, as its help shows it (Typer would show every one as <str>:
+#: numbers are read as text and checked by the package, which takes 1e-3 but not nan)
+METAVARS = {
+    "--at": "NAME=VALUE", "--param": "NAME=VALUE", "--column": "VAR=COLUMN",
+    "--of": "NAME", "--vary": "NAME[,NAME]", "--optimizer": "NAME",
+    "--data": "FILE", "--plot": "FILE", "--output": "FILE",
+    "--eta": "ETA", "--x0": "X", "--tol": "TOL", "--until-loss": "LOSS", "--target": "VALUE",
+    "--momentum": "BETA", "--beta1": "BETA1", "--beta2": "BETA2", "--rho": "RHO",
+    "--epsilon": "EPS", "--noise": "SIGMA", "--nudge": "H",
+    "--max-iter": "N", "--batch-size": "N", "--epochs": "N", "--n": "N", "--seed": "N",
+    "--format": "FORMAT", "--gradient": "RULE", "--log": "epoch|step", "--mode": "MODE",
+    "--reduce": "mean|sum", "--split": "even|gradient",
+}  # fmt: skip
+#: the positional arguments' (not their upper-cased names: Typer shows the type for those)
+ARGUMENT_METAVARS = {"expr": "PROGRAM", "kind": "MODEL"}
+
+
 class Command(typer.core.TyperCommand):
     """Every backprop command: usage errors, the '-' hint, Ctrl-C, closed pipes, bugs."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            opts = getattr(param, "opts", ())
+            if param.metavar is None and opts and opts[0] in METAVARS:
+                param.metavar = METAVARS[opts[0]]
+            elif param.metavar is None and param.name in ARGUMENT_METAVARS:
+                param.metavar = ARGUMENT_METAVARS[param.name]
 
     def parse_args(self, ctx, args):
         original = list(args)
