@@ -182,7 +182,11 @@ def _log_panel(ax, ys: list, label: str, *, tol: float | None = None, color="C0"
             ax.set_yscale("log")
             lo, hi = min(finite), max(finite)
             if hi < lo * 1.5:  # (nearly) constant: show a decade around it, not a sliver
-                ax.set_ylim(lo / 3.0, hi * 3.0)
+                # (kept inside the floats: near 1e308 or 5e-324 the factor 3 would leave them)
+                bottom = lo / 3.0 if lo / 3.0 > 0.0 else lo
+                top = hi * 3.0 if math.isfinite(hi * 3.0) else hi
+                if top > bottom:
+                    ax.set_ylim(bottom, top)
         else:
             small = min((abs(v) for v in finite if v != 0), default=1.0)
             ax.set_yscale("symlog", linthresh=max(small, 1e-12))
