@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -23,3 +24,18 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+@pytest.fixture
+def points(tmp_path):
+    """200 points of y = 2x + 3 + 0.1·ε (seed 0), written by `backprop data` (the data tests'
+    shared set)."""
+    from typer.testing import CliRunner
+
+    from backprop_cli.cli import app
+
+    path = tmp_path / "points.csv"
+    r = CliRunner().invoke(app, ["data", "linear", "--n", "200", "--seed", "0", "--noise", "0.1",
+                                 "--param", "w=2,b=3", "--output", str(path), "--quiet"])  # fmt: skip
+    assert r.exit_code == 0, r.stderr
+    return str(path)

@@ -92,35 +92,6 @@ def _number(x: object) -> str:
     return float.__repr__(v) if math.isfinite(v) else "null"
 
 
-def row_writer(run: Descent) -> Callable[[IterationRecord], str]:
-    """A function writing :func:`iteration_record` as strict JSON text — the same text
-    jsonout.dumps makes of it, built directly (a long run's rows are most of its JSON)."""
-    from .jsonout import dumps
-
-    keys = [dumps(name) + ": " for name in run.names]
-    one = len(run.names) == 1
-
-    def obj(d: dict[str, float] | None) -> str:
-        if d is None:
-            return "null"
-        return "{" + ", ".join(k + _number(v) for k, v in zip(keys, d.values())) + "}"
-
-    def write(rec: IterationRecord) -> str:
-        text = (
-            f'{{"iteration": {rec.iteration}, "values": {obj(rec.values)}, '
-            f'"loss": {_number(rec.loss)}, "gradient": {obj(rec.gradient)}, '
-            f'"steps": {obj(rec.steps)}'
-        )
-        if rec.curvature is not None or one:
-            text += (
-                f', "curvature": {_number(rec.curvature)}, '
-                f'"stability_bound": {_number(rec.stability_bound)}'
-            )
-        return text + "}"
-
-    return write
-
-
 def _texts(col: list) -> list[str]:
     """:func:`_number` of every entry of a column, the finite floats written by one C-level
     repr of the list (a long run's numbers are most of its JSON)."""
@@ -134,7 +105,7 @@ def _texts(col: list) -> list[str]:
 
 
 def json_rows(run: Descent, prefix: str = "{") -> Iterator[str]:
-    """Every row's JSON text, :func:`row_writer`'s text for each record, made from
+    """Every row's JSON text — what jsonout.dumps makes of :func:`iteration_record` — made from
     :meth:`Descent.columns` block by block (no object per row: a 10^6-row run's JSON is
     mostly these lines). ``prefix`` opens each object (JSON Lines adds its record kind)."""
     for block in json_blocks(run, prefix):

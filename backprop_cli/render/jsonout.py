@@ -89,7 +89,7 @@ _PIPE_BUF = 4096  # bytes a pipe writes at once (POSIX: at least 512; Linux 4096
 
 class Raw(str):
     """JSON text already written as :func:`dumps` would write its value (a long run's rows
-    are made directly as text: render.descend.row_writer); :func:`emit_stream` writes it as
+    are made directly as text: render.descend.json_rows); :func:`emit_stream` writes it as
     it is, :func:`emit_line` writes it as one JSON Lines record."""
 
     __slots__ = ()

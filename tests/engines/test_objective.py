@@ -24,16 +24,6 @@ def invoke(*args):
     return CliRunner().invoke(app, list(args), env=ENV)
 
 
-@pytest.fixture
-def points(tmp_path):
-    """200 points of y = 2x + 3 + 0.1·ε (seed 0), written by `backprop data`."""
-    path = tmp_path / "points.csv"
-    r = invoke("data", "linear", "--n", "200", "--seed", "0", "--noise", "0.1", "--param", "w=2,b=3",
-               "--output", str(path), "--quiet")  # fmt: skip
-    assert r.exit_code == 0, r.stderr
-    return str(path)
-
-
 def write(tmp_path, text: str, name: str = "d.csv") -> str:
     p = tmp_path / name
     p.write_text(text)

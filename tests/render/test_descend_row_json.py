@@ -1,6 +1,6 @@
-"""render/descend.row_writer: a descend row written as JSON text by hand is exactly the text
-jsonout.dumps makes of the row's dict — on real runs and on rows with every awkward float
-(NaN, ±inf, −0.0, subnormals, huge, None)."""
+"""render/descend.json_rows: a descend row written as JSON text by hand is exactly the text
+jsonout.dumps makes of the row's dict — on real runs, and number by number on every awkward
+float (NaN, ±inf, −0.0, subnormals, huge, None)."""
 
 from __future__ import annotations
 
@@ -8,30 +8,26 @@ import math
 import random
 
 import backprop_cli
-from backprop_cli.engines.descend import IterationRecord, descend
-from backprop_cli.render.descend import iteration_record, row_writer
+from backprop_cli.engines.descend import descend
+from backprop_cli.render.descend import iteration_record
 from backprop_cli.render.jsonout import dumps
 
 
-def test_row_writer_equals_dumps():
+def test_column_texts_equal_dumps_on_awkward_numbers():
+    """Every number as jsonout.dumps writes it: NaN, ±inf, None as null; −0.0, subnormals,
+    huge values, ints and numpy floats exactly."""
+    import numpy as np
+
+    from backprop_cli.render.descend import _texts
+
     rng = random.Random(1)
-    for text, start in [("(x-1)^2", {"x": 0.2}), ("x^2 + 3*y^2", {"x": 1.0, "y": -2.0}), ("log(x)", {"x": 2.0})]:
-        run = descend(backprop_cli.compile(text), start, "sgd", 0.1, max_iter=50)
-        w = row_writer(run)
-        for rec in run:
-            assert w(rec) == dumps(iteration_record(rec))
-        names = run.names
-        for _ in range(200):
-
-            def pick() -> object:
-                return rng.choice([None, math.nan, math.inf, -math.inf, -0.0, 0.0,
-                                   rng.uniform(-1e300, 1e300), rng.random() * 1e-310, 5e-324,
-                                   1.0, 3])  # fmt: skip
-
-            vals = {v: pick() for v in names}
-            rec = IterationRecord(rng.randrange(10**6), vals, pick(), rng.choice([None, {v: pick() for v in names}]),
-                                  rng.choice([None, {v: pick() for v in names}]), pick(), pick())
-            assert w(rec) == dumps(iteration_record(rec)), rec
+    pool = [None, math.nan, math.inf, -math.inf, -0.0, 0.0, 5e-324, 1.0, 3, np.float64(0.1),
+            -1.7976931348623157e308]  # fmt: skip
+    for _ in range(300):
+        col = [rng.choice(pool + [rng.uniform(-1e300, 1e300), rng.random() * 1e-310])
+               for _ in range(rng.randrange(1, 12))]  # fmt: skip
+        assert _texts(col) == [dumps(x) for x in col], col
+    assert _texts([]) == []
 
 
 def test_json_rows_from_columns_equal_the_records_json():

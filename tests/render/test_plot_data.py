@@ -4,7 +4,6 @@ the epochs shown, and a deterministic picture.
 
 from __future__ import annotations
 
-import pytest
 from typer.testing import CliRunner
 
 from backprop_cli import compile as compile_program
@@ -16,16 +15,6 @@ LINE = "(w*x + b - y)^2"
 
 def invoke(*args):
     return CliRunner().invoke(app, list(args), env=ENV)
-
-
-@pytest.fixture
-def points(tmp_path):
-    """200 points of y = 2x + 3 + 0.1·ε (seed 0), written by `backprop data`."""
-    path = tmp_path / "points.csv"
-    r = invoke("data", "linear", "--n", "200", "--seed", "0", "--noise", "0.1", "--param", "w=2,b=3",
-               "--output", str(path), "--quiet")  # fmt: skip
-    assert r.exit_code == 0, r.stderr
-    return str(path)
 
 
 def test_descend_data_plot_is_deterministic(tmp_path, points):
