@@ -29,9 +29,10 @@ def compile(text: str, output: str | None = None) -> Program:  # noqa: A001 - th
     """
     if text.__class__ is not str or not (output is None or output.__class__ is str):
         _refuse_non_text(text, output)
+    from .accel import active  # noqa: TID251 - the one place that hands out the accelerators
     from .core.program import compile_program
 
-    return compile_program(text, output=output)
+    return compile_program(text, output=output, accel=active())
 
 
 def _refuse_non_text(text: object, output: object) -> None:

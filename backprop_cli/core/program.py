@@ -21,6 +21,8 @@ from .graph import Graph, Node, build, forward
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterable, Iterator
     from types import SimpleNamespace
+
+    from .seam import Accelerators
     from typing import Any
 
 
@@ -51,8 +53,13 @@ def suggest(name: str, candidates: Collection[str]) -> str:
 class Program:
     """A compiled program. Build with :func:`backprop_cli.compile`."""
 
-    def __init__(self, graph: Graph, output: int | None = None) -> None:
+    def __init__(
+        self, graph: Graph, output: int | None = None, accel: Accelerators | None = None
+    ) -> None:
         self.graph = graph
+        #: the accelerators this program may use (:mod:`backprop_cli.accel`), or None: the
+        #: reference alone. Set by :func:`backprop_cli.compile`; see core/seam.py.
+        self.accel = accel
         self.output = graph.output if output is None else output
         self._functions: dict[tuple[str, ...], Callable] = {}
         self._array_functions: dict[tuple[str, ...], Callable] = {}
@@ -98,7 +105,7 @@ class Program:
             raise InputError(
                 f"--of '{name}': no node of that name in the program" + suggest(name, self.graph.assigned)
             )
-        return Program(self.graph, self.graph.names[name])
+        return Program(self.graph, self.graph.names[name], self.accel)
 
     # -- values ------------------------------------------------------------------------
     def point(self, values: Mapping[str, object]) -> dict[str, Any]:
@@ -500,8 +507,17 @@ def gc_paused() -> Iterator[None]:
         gc.enable()
 
 
-def compile_program(text: str, output: str | None = None) -> Program:
+def compile_program(
+    text: str, output: str | None = None, accel: Accelerators | None = None
+) -> Program:
+    """Parse and build *text* (the reference parser, or ``accel.try_parse`` first)."""
+    from ..lang.lexer import prepare_source
     from ..lang.parser import parse_flat
 
     with gc_paused():
-        return Program(build(parse_flat(text), output)).with_output(output)
+        flat = None
+        if accel is not None:
+            flat = accel.try_parse(prepare_source(text))
+        if flat is None:
+            flat = parse_flat(text)
+        return Program(build(flat, output), accel=accel).with_output(output)
