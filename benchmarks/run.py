@@ -466,18 +466,23 @@ def bench_w3(cfg: Config, rows: list[Row]) -> None:
             yard.append(time.perf_counter() - t0)
     n_ops = sum(1 for n in p.nodes if n.op not in ("var", "const", "id"))
     # where the compile time goes: parse, graph, code generation (emit + Python's compile)
+    from backprop_cli import accel
     from backprop_cli.core.graph import build
-    from backprop_cli.lang.parser import parse_flat
     from backprop_cli.core.program import Program
+    from backprop_cli.lang.lexer import prepare_source
+    from backprop_cli.lang.parser import parse_flat
+
+    acc = accel.active()  # what compile() hands out (None with BACKPROP_REFERENCE=1)
 
     parts: dict[str, list[float]] = {"parse": [], "graph": [], "codegen": []}
     for _ in range(cfg.compile_runs):
         t0 = time.perf_counter()
-        tree = parse_flat(g.text)  # what compile() reads: the quick parser's flat form
+        # what compile() reads: the quick parser's flat form, else the careful parser's
+        tree = (acc.try_parse(prepare_source(g.text)) if acc else None) or parse_flat(g.text)
         t1 = time.perf_counter()
         graph = build(tree)
         t2 = time.perf_counter()
-        Program(graph).function(g.variables)
+        Program(graph, accel=acc).function(g.variables)
         t3 = time.perf_counter()
         parts["parse"].append(t1 - t0)
         parts["graph"].append(t2 - t1)
@@ -597,30 +602,10 @@ def interp_solve(p, w, b, target):
     raise RuntimeError("no convergence")
 
 
-def engine_solve_runner(p):
-    """The solve engine's core entry point (engines/solve.py), when it exists."""
-    try:
-        from backprop_cli.engines import solve as solve_engine
-    except ImportError:
-        return None
-    fast = getattr(solve_engine, "solve_fast", None)
-    if fast is not None:
-        return lambda: fast(p, {"w": 3.0, "b": 4.0}, 60.0, ("b",), tol=W5_TOL)
-    return lambda: solve_engine.solve(p, {"w": 3.0, "b": 4.0}, 60.0, ("b",), tol=W5_TOL, detail=False)
-
-
-def engine_solver_runner(p):
-    """The solve engine's compiled setup (engines.solve.solver), when it exists: the setup
-    is found and checked once, each call runs the generated loop (the W5 fast path, as
-    program.function() is W1's)."""
-    try:
-        from backprop_cli.engines import solve as solve_engine
-    except ImportError:
-        return None
-    make = getattr(solve_engine, "solver", None)
-    if make is None:
-        return None
-    return make(p, ("b",), tol=W5_TOL)
+def readme_solve(solve, p, start, detail):
+    """The README's Python API call, its result's value read: ``solve(...).result.values["b"]``
+    (``detail=False``: the fast form; ``solve`` imported once, as the README does)."""
+    return solve(p, start, 60.0, ["b"], tol=W5_TOL, detail=detail).result.values["b"]
 
 
 def bench_w5(cfg: Config, rows: list[Row]) -> None:
@@ -628,38 +613,30 @@ def bench_w5(cfg: Config, rows: list[Row]) -> None:
     f = p.function()
     want = hand_solve(3.0, 4.0, 60.0)
     assert close(loop_solve(f, 3.0, 4.0, 60.0), want, 1e-12)
-    candidates = {
-        "hand": once(hand_solve, 3.0, 4.0, 60.0),
-        "fast": once(loop_solve, f, 3.0, 4.0, 60.0),
-        "dict": once(dict_solve, p.value_and_grad, 3.0, 4.0, 60.0),
-        "interp": once(interp_solve, p, 3.0, 4.0, 60.0),
-    }
-    engine = engine_solve_runner(p)
-    if engine is not None:
-        run = engine()
-        got = getattr(run, "result", run)
-        assert getattr(got, "status", "converged") == "converged", got
-        assert close(got.values["b"], want, 1e-12), (got.values, want)
-        candidates["engine"] = once(engine)
-    compiled = engine_solver_runner(p)
-    if compiled is not None:
-        # called the way the hand loop is, fn(*args) with the arguments made once (the run
-        # copies the start's floats and never changes the dict)
-        start = {"w": 3.0, "b": 4.0}
-        got = compiled(start, 60.0).result
-        assert got.status == "converged" and close(got.values["b"], want, 1e-12), got
-        candidates["solver"] = once(compiled, start, 60.0)
-    m = race(candidates, cfg)
+    from backprop_cli.engines.solve import solve
+
+    start = {"w": 3.0, "b": 4.0}  # made once, as the hand loop's arguments are
+    for detail in (False, True):
+        assert close(readme_solve(solve, p, start, detail), want, 1e-12)
+    m = race(
+        {
+            "hand": once(hand_solve, 3.0, 4.0, 60.0),
+            "api": once(readme_solve, solve, p, start, False),
+            "detail": once(readme_solve, solve, p, start, True),
+            "fast": once(loop_solve, f, 3.0, 4.0, 60.0),
+            "dict": once(dict_solve, p.value_and_grad, 3.0, 4.0, 60.0),
+            "interp": once(interp_solve, p, 3.0, 4.0, 60.0),
+        },
+        cfg,
+    )
     base = m["hand"]
     label = "W5 (solve W1 = 60 for b)"
     rows.append(Row(label, "hand-written Newton loop", base, base))
-    if compiled is not None:
-        rows.append(Row(label, "solve engine: solver() compiled once, then run(start, target)", m["solver"], base, 1.5))
-    if engine is not None:
-        rows.append(Row(label, "solve engine: solve_fast(program, start, …) per call", m["engine"], base,
-                        None if compiled is not None else 1.5))  # fmt: skip
-    rows.append(Row(label, "Newton loop over program.function()", m["fast"], base,
-                    None if engine is not None else 1.5))  # fmt: skip
+    rows.append(Row(label, 'solve(p, start, 60.0, ["b"], tol=1e-9, detail=False).result.values["b"]',
+                    m["api"], base, 1.5))  # fmt: skip
+    rows.append(Row(label, 'solve(p, start, 60.0, ["b"], tol=1e-9).result.values["b"] (detail=True)',
+                    m["detail"], base))  # fmt: skip
+    rows.append(Row(label, "Newton loop over program.function()", m["fast"], base))
     rows.append(Row(label, "Newton loop over value_and_grad(dict)", m["dict"], base))
     rows.append(Row(label, "Newton loop over program.trace", m["interp"], base))
 

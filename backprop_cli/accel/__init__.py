@@ -44,4 +44,53 @@ def active() -> ModuleType | None:
 
 def try_parse(text: str) -> Flat | None:
     """The quick parser: the flat form of an ordinary valid program, else None."""
-    return None
+    from .parse import try_parse
+
+    return try_parse(text)
+
+
+if TYPE_CHECKING:  # try_emit's types
+    from collections.abc import Sequence
+
+    from ..compiler.codegen import Body
+    from ..core.graph import Graph
+
+
+def try_emit(
+    graph: Graph,
+    args: Sequence[str],
+    output: int | None = None,
+    indent: str = "    ",
+    fold: bool = False,
+) -> Body | None:
+    """The tuned emitter: exactly :func:`backprop_cli.compiler.codegen.emit`'s Body."""
+    from .emit import emit
+
+    return emit(graph, args, output, indent, fold)
+
+
+if TYPE_CHECKING:  # try_solve's types
+    from ..engines.solve import Policy, SolveRun
+
+
+def try_solve(policy: Policy, start: dict) -> SolveRun | None:
+    """The solve engine's loop and policy with the records built on first access. (The
+    first call puts the implementation in this function's place: a solve is a few
+    microseconds, an import statement a noticeable part of that.)"""
+    from . import solve
+
+    globals()["try_solve"] = solve.try_solve
+    return solve.try_solve(policy, start)
+
+
+if TYPE_CHECKING:  # try_sgd_loop's types
+    from ..core.program import Program
+    from ..core.seam import SgdLoop
+
+
+def try_sgd_loop(program: Program, names: tuple[str, ...], eta: float, tol: float) -> SgdLoop | None:
+    """The generated sgd loop (accel/descend.py): rows between checkpoints, the engine's
+    checks 1–3 written from its predicates; None when they cannot be written."""
+    from .descend import sgd_loop
+
+    return sgd_loop(program, names, eta, tol)

@@ -22,17 +22,25 @@ as the sum of all its contributions (CPython's ``compile()`` pays per statement:
 largest part of compiling a long program), and an adjoint read only once is folded
 into its reader. Accumulation never updates in place, so numpy arrays are never aliased
 and mutated.
+
+:func:`emit` is the reference emitter, written to be read. With accelerators on,
+:func:`build_functions` asks ``accel.try_emit`` first: the tuned emitter (accel/emit.py),
+which writes the same :class:`Body` with less work.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import re
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from ..core.graph import Graph
+from ..core.graph import Graph, Node
 from ..core.primitives import LN2, LN10, SCALAR, TABLE, array_namespace
 from .execute import run_generated
+
+if TYPE_CHECKING:
+    from ..core.seam import Accelerators
 
 #: op -> the inputs where an infinite value can vanish (x/inf = 0, atan(inf) = pi/2,
 #: min(inf, 1) = 1, 2^-inf = 0 …). Python float arithmetic overflows to inf silently, and an
@@ -68,6 +76,9 @@ def array_helpers() -> dict:
     ns.update(_LN2=LN2, _LN10=LN10)
     return ns
 
+
+#: a primitive's templates: (``code``, ``dcode``), see core/primitives.py
+Template = tuple[str, tuple[str, ...]]
 
 _FLOAT_LITERAL = re.compile(r"-?[0-9]+\.?[0-9]*(?:e[-+]?[0-9]+)?")
 
@@ -182,61 +193,6 @@ def _placeholder_needs(t: str) -> tuple[int, ...]:
     return got
 
 
-_INFO: dict[tuple, tuple] = {}
-_PLAIN_TEMPLATE = re.compile(r"(?:[^{}'\"\\]|\{0\}|\{1\}|\{out\})*")
-
-#: how emit writes an input's partial (``dcode`` entry): 1 (a copy of the adjoint), -1 (its
-#: negation), a literal or one bare placeholder (a name or a literal: never parenthesised),
-#: or a template with a precedence of its own
-D_ONE, D_MINUS, D_ATOM, D_EXPR = 0, 1, 2, 3
-
-
-def _formatter(t: str) -> Callable[..., str]:
-    """``f(out, a, b="")`` equal to ``t.format(a, b, out=out)`` for string arguments.
-
-    An f-string compiled once per template, about three times cheaper than ``str.format``
-    (which parses the template at every call, ~2000 calls for a 1000-operation program).
-    The templates are our own (primitives.TABLE and :func:`_templates`), never user text;
-    one with anything but the placeholders {0}, {1}, {out} and plain characters (no other
-    braces, quotes or backslashes) keeps ``str.format``.
-    """
-    if _PLAIN_TEMPLATE.fullmatch(t) is None:
-        return lambda out, a, b="": t.format(a, b, out=out)
-    body = t.replace("{0}", "{a}").replace("{1}", "{b}")
-    return eval(f'lambda out, a, b="": f"{body}"')  # noqa: S307 - our own template, see above
-
-
-def _info(tpl: tuple[str, tuple[str, ...]]) -> tuple:
-    """What emit needs to know of a (code, dcode) template pair, computed once.
-
-    (placeholder counts of ``code``, whether each input's partial reads it, whether a
-    partial reads ``{out}``, ``code``'s precedence, each partial's precedence, the
-    precedence each ``code`` placeholder needs, a formatter of ``code``, each partial's
-    D_* kind, a formatter of each partial (None when it reads nothing), whether any partial
-    reads the refs, ``dcode`` itself).
-    """
-    got = _INFO.get(tpl)
-    if got is None:
-        code, dcode = tpl
-        counts = tuple(code.count("{%d}" % m) for m in range(2))
-        dref = tuple(any("{%d}" % m in dk for dk in dcode) for m in range(2))
-        outref = any("{out}" in dk for dk in dcode)
-        dprecs = tuple(_template_prec(dk) if "{" in dk else None for dk in dcode)
-        dkinds = tuple(
-            D_ONE if dk == "1" else D_MINUS if dk == "-1" else D_ATOM if tp is None else D_EXPR
-            for dk, tp in zip(dcode, dprecs)
-        )
-        dfmts = tuple(
-            _formatter(dk) if kind != D_ONE and kind != D_MINUS and "{" in dk else None
-            for dk, kind in zip(dcode, dkinds)
-        )
-        got = _INFO[tpl] = (
-            counts, dref, outref, _template_prec(code), dprecs, _placeholder_needs(code),
-            _formatter(code), dkinds, dfmts, any(f is not None for f in dfmts), dcode,
-        )  # fmt: skip
-    return got
-
-
 def emit(
     graph: Graph,
     args: Sequence[str],
@@ -252,280 +208,247 @@ def emit(
     result is not stored: its expression is written, parenthesised, into its one reader
     (the same float operations in the same order; ``Body.ref`` then holds that expression).
 
-    Tuned for speed (a sizeable share of compiling a long program): side lists indexed by node
-    id, template facts and formatters looked up once per node. The dicts keyed by
-    generated strings (``prec``, ``fdepth``, ``depth``) stay keyed by strings on purpose:
-    two nodes can produce the same string (an alias, ``x^1``), and the output depends on
-    what was recorded for that string. tests/accel/test_emitter_reference.py compares the output with
-    the untuned emitter's (tests/helpers/emit_reference.py).
+    The reference emitter, written to be read; accel/emit.py writes the same Body faster.
     """
     out = graph.output if output is None else output
-    pos = {name: k for k, name in enumerate(args)}
-    nodes = graph.nodes
-    n = len(nodes)
-    # what the output depends on
-    needed = [False] * n
-    needed[out] = True
-    for i in range(out, -1, -1):
-        if needed[i]:
-            for j in nodes[i].inputs:
-                needed[j] = True
-    table = TABLE
-    saturating = SATURATING
-    # One forward pass over the needed nodes: each operation's template facts (infos[i],
-    # None for var/const) and, with ``fold``, the fold analysis: a node may be folded
-    # when its value (seen through `id` aliases) is read by one placeholder of one emitted
-    # template and by nothing else.
-    infos: list = [None] * n
-    by_op: dict[str, tuple] = {}
-    powc_by_value: dict[float, tuple] = {}  # constant exponent -> info (see _templates)
-    if fold:
-        root = list(range(n))
-        uses = [0] * n
-        blocked = [False] * n
-    work = []  # the needed nodes, in order
-    for i in range(out + 1):
-        if not needed[i]:
-            continue
-        node = nodes[i]
-        work.append(node)
-        op = node.op
-        if op == "var" or op == "const":
-            continue
-        if op == "powc":
-            # its templates depend only on the exponent's value when that is a constant
-            e = nodes[node.inputs[1]]
-            if e.op == "const":
-                c = float(e.value)  # type: ignore[arg-type]  # a const node has a value
-                info = powc_by_value.get(c)
-                if info is None:
-                    info = powc_by_value[c] = _info(_templates(graph, node))
-            else:
-                info = _info(_templates(graph, node))
-        else:
-            info = by_op.get(op)
-            if info is None:
-                prim = table[op]
-                info = by_op[op] = _info((prim.code, prim.dcode))
-        infos[i] = info  # an `id` node's too: the reverse sweep passes its adjoint on
-        if fold:
-            if op == "id":
-                root[i] = root[node.inputs[0]]
-                continue
-            counts, dref = info[0], info[1]
-            if info[2] or node.constant:
-                blocked[i] = True
-            sat = saturating.get(op)
-            m = 0
-            for j in node.inputs:
-                r = root[j]
-                uses[r] += counts[m]
-                if dref[m] or (sat is not None and m in sat):
-                    blocked[r] = True
-                m += 1
-    if fold:
-        blocked[root[out]] = True
-        foldable = [u == 1 and not b for u, b in zip(uses, blocked)]
-    prec: dict[str, int] = {}  # generated expression -> precedence of its top operator
-    fdepth: dict[str, int] = {}  # folded forward expression -> nesting depth
-    fdepth_get = fdepth.get
-    ref: dict[int, str] = {}
-    lines: list[str] = []
-    append = lines.append
-    guards: list[str] = []
-    guarded: set[str] = set()
-    constant_guards: list[str] = []
+    work = _needed(graph, out)
+    templates = {node.id: _templates(graph, node) for node in work if node.op not in ("var", "const")}
+    foldable = _foldable(work, templates, out) if fold else None
+    em = _Emission(graph, templates, indent)
+    em.forward(work, {name: f"a{k}" for k, name in enumerate(args)}, foldable)
+    em.reverse(work, out)
+    grads = [em.adj.get(graph.names[name], "0.0") for name in args]
+    return Body(em.lines, em.ref[out], grads, em.ref, em.adj, (em.guards, em.constant_guards))
+
+
+def _needed(graph: Graph, out: int) -> list[Node]:
+    """The nodes the output depends on (itself included), in creation order."""
+    needed = {out}
+    for node in reversed(graph.nodes[: out + 1]):
+        if node.id in needed:
+            needed.update(node.inputs)
+    return [node for node in graph.nodes[: out + 1] if node.id in needed]
+
+
+def _foldable(work: list[Node], templates: dict[int, Template], out: int) -> set[int]:
+    """The nodes whose value may be written into its reader instead of stored: read
+    (seen through ``id`` aliases) by one placeholder of one template and by nothing else —
+    no partial, no guard (:data:`SATURATING`), not the result — and not constant."""
+    root: dict[int, int] = {}  # an `id` node -> the node it passes on
+    uses: dict[int, int] = {}
+    blocked = set()
     for node in work:
-        i = node.id
-        op = node.op
-        if op == "var":
-            ref[i] = f"a{pos[node.name]}"  # type: ignore[index]  # a var node has a name
+        if node.op == "id":
+            root[node.id] = root.get(node.inputs[0], node.inputs[0])
             continue
-        if op == "const":
-            ref[i] = repr(float(node.value))  # type: ignore[arg-type]  # a const node has a value
+        if node.op == "var" or node.op == "const":
             continue
-        inputs = node.inputs
-        if op == "id":
-            ref[i] = ref[inputs[0]]
-            continue
-        info = infos[i]
-        v = f"v{i}"
-        if not fold:
-            if len(inputs) == 2:
-                expr = info[6](v, ref[inputs[0]], ref[inputs[1]])
+        counts, partials_read, value_read = _reads(templates[node.id])
+        if node.constant or value_read:
+            blocked.add(node.id)
+        for m, j in enumerate(node.inputs):
+            r = root.get(j, j)
+            uses[r] = uses.get(r, 0) + counts[m]
+            if partials_read[m] or m in SATURATING.get(node.op, ()):
+                blocked.add(r)
+    blocked.add(root.get(out, out))
+    return {i for i, n in uses.items() if n == 1 and i not in blocked}
+
+
+@functools.cache
+def _reads(templates: Template) -> tuple[tuple[int, int], tuple[bool, bool], bool]:
+    """How a node with these templates reads its inputs: how many times its value's
+    template reads each, whether some partial reads each, whether a partial reads the
+    node's own value (``{out}``)."""
+    code, dcode = templates
+    counts = (code.count("{0}"), code.count("{1}"))
+    partials_read = (any("{0}" in dk for dk in dcode), any("{1}" in dk for dk in dcode))
+    return counts, partials_read, any("{out}" in dk for dk in dcode)
+
+
+class _Emission:
+    """What one call of :func:`emit` writes: the statements, each node's value and adjoint
+    expression, and what it knows of each expression it wrote."""
+
+    def __init__(self, graph: Graph, templates: dict[int, Template], indent: str) -> None:
+        self.nodes = graph.nodes
+        self.templates = templates
+        self.indent = indent
+        self.lines: list[str] = []
+        self.ref: dict[int, str] = {}  # node id -> expression of its value
+        self.adj: dict[int, str] = {}  # node id -> expression of its adjoint
+        self.prec: dict[str, int] = {}  # generated expression -> precedence of its top operator
+        self.fdepth: dict[str, int] = {}  # folded forward expression -> nesting depth
+        self.depth: dict[str, int] = {}  # folded adjoint expression -> nesting depth
+        self.guards: list[str] = []
+        self.guarded: set[str] = set()
+        self.constant_guards: list[str] = []
+
+    # -- forward pass ------------------------------------------------------------------
+    def forward(self, work: list[Node], arguments: dict[str, str], foldable: set[int] | None) -> None:
+        """Each node's value, in creation order: an argument, a literal, an alias or an
+        operation's expression."""
+        for node in work:
+            if node.op == "var":
+                self.ref[node.id] = arguments[node.name]  # type: ignore[index]  # a var has a name
+            elif node.op == "const":
+                self.ref[node.id] = repr(float(node.value))  # type: ignore[arg-type]  # a const has a value
+            elif node.op == "id":
+                self.ref[node.id] = self.ref[node.inputs[0]]
             else:
-                expr = info[6](v, ref[inputs[0]])
+                self.value(node, foldable)
+
+    def value(self, node: Node, foldable: set[int] | None) -> None:
+        """The node's value: its expression, folded into its reader's when allowed, else a
+        statement ``v<id> = …``."""
+        code = self.templates[node.id][0]
+        v = f"v{node.id}"
+        if foldable is None:
+            expr = code.format(*[self.ref[j] for j in node.inputs], out=v)
         else:
-            d = 0
-            needs = info[5]  # parenthesise an operand only where its reader needs it
-            r0 = ref[inputs[0]]
-            fd = fdepth_get(r0)
+            operands, d = self.operands(node)
+            expr = code.format(*operands, out=v)
+            if node.id in foldable and d < MAX_INLINE:
+                self.ref[node.id] = expr
+                self.fdepth[expr] = d + 1
+                p = _template_prec(code)
+                self.prec[expr] = p if p is not None else _prec_of(operands[0], self.prec)
+                return
+        self.lines.append(f"{self.indent}{v} = {expr}")
+        self.ref[node.id] = v
+        self.guard(node)
+
+    def operands(self, node: Node) -> tuple[list[str], int]:
+        """The node's input expressions, parenthesised only where its template needs it,
+        and the nesting depth of the deepest folded one."""
+        needs = _placeholder_needs(self.templates[node.id][0])
+        operands, d = [], 0
+        for m, j in enumerate(node.inputs):
+            r = self.ref[j]
+            fd = self.fdepth.get(r)
             if fd is not None:
-                d = fd
-                if prec[r0] < needs[0]:
-                    r0 = f"({r0})"
-            elif r0[0] == "-" and needs[0] > P_NEG:  # a negative literal
-                r0 = f"({r0})"
-            if len(inputs) == 2:
-                r1 = ref[inputs[1]]
-                fd = fdepth_get(r1)
-                if fd is not None:
-                    if fd > d:
-                        d = fd
-                    if prec[r1] < needs[1]:
-                        r1 = f"({r1})"
-                elif r1[0] == "-" and needs[1] > P_NEG:
-                    r1 = f"({r1})"
-                expr = info[6](v, r0, r1)
-            else:
-                expr = info[6](v, r0)
-            if foldable[i] and d < MAX_INLINE:
-                ref[i] = expr
-                fdepth[expr] = d + 1
-                p = info[3]
-                prec[expr] = p if p is not None else _prec_of(r0, prec)
+                d = max(d, fd)
+                if self.prec[r] < needs[m]:
+                    r = f"({r})"
+            elif r[0] == "-" and needs[m] > P_NEG:  # a negative literal
+                r = f"({r})"
+            operands.append(r)
+        return operands, d
+
+    def guard(self, node: Node) -> None:
+        """Stored values feeding an input where inf can vanish join the finiteness test."""
+        for k in SATURATING.get(node.op, ()):
+            j = node.inputs[k]
+            rj = self.ref[j]
+            if rj not in self.guarded and self.nodes[j].op not in ("var", "const"):
+                self.guarded.add(rj)
+                self.guards.append(rj)
+                if self.nodes[j].constant:
+                    self.constant_guards.append(rj)
+
+    # -- reverse sweep -----------------------------------------------------------------
+    def reverse(self, work: list[Node], out: int) -> None:
+        """The reverse sweep over the non-constant nodes the output depends on.
+
+        Creation order is topological, so when a node is reached every contribution to its
+        adjoint is known (they come from consumers, which have larger ids): the adjoint is
+        written once, as the left-to-right sum of its contributions (the same additions, in
+        the same order, as accumulating them one by one). An adjoint read by a single
+        contribution (a node with one non-constant input) is not stored: its expression is
+        folded into that one use, at most MAX_INLINE levels deep. Parentheses only where
+        precedence needs them: ``prec`` knows every expression built here; anything else is
+        a name or a literal (a negative literal is safe as a term, a factor and under unary
+        minus).
+        """
+        pending: dict[int, list[str]] = {out: ["1.0"]}  # node id -> its contributions
+        for node in reversed(work):
+            contribs = pending.pop(node.id, None)
+            if contribs is None or node.op == "const" or node.constant:
                 continue
-        append(f"{indent}{v} = {expr}")
-        ref[i] = v
-        sat = saturating.get(op)
-        if sat is not None:
-            for k in sat:
-                j = inputs[k]
-                rj = ref[j]
-                if rj not in guarded and nodes[j].op not in ("var", "const"):
-                    guarded.add(rj)
-                    guards.append(rj)
-                    if nodes[j].constant:
-                        constant_guards.append(ref[j])
-    # Reverse sweep over the non-constant nodes the output depends on. Creation order is
-    # topological, so when node i is reached every contribution to its adjoint is known
-    # (they come from consumers, which have larger ids): the adjoint is written once, as
-    # the left-to-right sum of its contributions (the same additions, in the same order,
-    # as accumulating them one by one). An adjoint read by a single contribution (a node
-    # with one non-constant input) is not stored: its expression is folded into that one
-    # use, at most MAX_INLINE levels deep. Parentheses only where precedence needs them:
-    # ``prec`` knows every expression built here; anything else is a name or a literal.
-    pending: list[list[str] | None] = [None] * (out + 1)  # node id -> its contributions
-    pending[out] = ["1.0"]
-    depth: dict[str, int] = {}  # folded adjoint expression -> nesting depth
-    depth_get = depth.get
-    adj: dict[int, str] = {}
-    prec_get = prec.get
-    for node in reversed(work):
-        i = node.id
-        contribs = pending[i]
-        if contribs is None or node.constant:
-            continue
-        op = node.op
-        if op == "const":
-            continue
+            g, pg = self.adjoint(node.id, contribs)
+            if node.op == "var":
+                self.adj[node.id] = self.store(node.id, g) if g in self.prec else g
+                continue
+            if g in self.prec:
+                g, pg = self.fold_or_store(node, g, pg, contribs)
+            self.adj[node.id] = g
+            for j, contrib in self.contributions(node, g, pg):
+                pending.setdefault(j, []).append(contrib)
+
+    def adjoint(self, i: int, contribs: list[str]) -> tuple[str, int]:
+        """Node i's adjoint, the sum of its contributions, and its precedence."""
         if len(contribs) == 1:
-            g = contribs[0]
-            pg = prec_get(g, P_ATOM)
-        else:
-            terms = [c if prec_get(c, P_ATOM) >= P_MUL else f"({c})" for c in contribs]
-            if prec_get(contribs[0], P_ATOM) >= P_SUM:
-                terms[0] = contribs[0]
-            if len(terms) > MAX_TERMS:  # keep expressions shallow for CPython's compiler
-                acc = f"g{i}"
-                append(f"{indent}{acc} = {' + '.join(terms[:MAX_TERMS])}")
-                for k in range(MAX_TERMS, len(terms), MAX_TERMS - 1):
-                    more = " + ".join([acc, *terms[k : k + MAX_TERMS - 1]])
-                    append(f"{indent}{acc} = {more}")
-                g = acc
-                pg = P_ATOM
-            else:
-                g = " + ".join(terms)
-                pg = prec[g] = P_SUM
-        # ``prec`` holds only computed expressions: a string not in it is a name or a
-        # literal (a negative literal is safe as a term, a factor and under unary minus)
-        if op == "var":
-            if g in prec:
-                append(f"{indent}g{i} = {g}")
-                g = f"g{i}"
-            adj[i] = g
-            continue
-        inputs = node.inputs
-        if len(inputs) == 2:
-            c0 = nodes[inputs[0]].constant
-            c1 = nodes[inputs[1]].constant
-            nonconst = 2 - c0 - c1  # the number of non-constant inputs (bools are 0/1)
-        else:
-            c0 = nodes[inputs[0]].constant
-            c1 = True
-            nonconst = 1 - c0
-        if g in prec:
-            if nonconst == 1:
-                if len(contribs) == 1:
-                    d = 1 + depth_get(g, 0)
-                else:
-                    d = 1 + max([depth_get(c, 0) for c in contribs])
-                if d <= MAX_INLINE:
-                    depth[g] = d
-                else:
-                    append(f"{indent}g{i} = {g}")
-                    g = f"g{i}"
-                    pg = P_ATOM
-            else:
-                append(f"{indent}g{i} = {g}")
-                g = f"g{i}"
-                pg = P_ATOM
-        adj[i] = g
-        info = infos[i]
-        dkinds = info[7]
-        dfmts = info[8]
-        dprecs = info[4]
-        if info[9]:  # some partial reads the inputs or the value
-            outref = ref[i]
-            r0 = ref[inputs[0]]
-            r1 = ref[inputs[1]] if len(inputs) == 2 else ""
-        gneg = g if pg >= P_NEG else f"({g})"
-        gmul = g if pg >= P_MUL else f"({g})"
-        fdg = depth_get(g)  # the depth of g when it is a folded adjoint, else None
-        for k in (0, 1) if len(inputs) == 2 else (0,):
-            if c1 if k else c0:  # a constant input gets no contribution
+            return contribs[0], self.prec.get(contribs[0], P_ATOM)
+        terms = [c if self.prec.get(c, P_ATOM) >= P_MUL else f"({c})" for c in contribs]
+        if self.prec.get(contribs[0], P_ATOM) >= P_SUM:
+            terms[0] = contribs[0]
+        if len(terms) > MAX_TERMS:  # keep expressions shallow for CPython's compiler
+            acc = f"g{i}"
+            self.lines.append(f"{self.indent}{acc} = {' + '.join(terms[:MAX_TERMS])}")
+            for k in range(MAX_TERMS, len(terms), MAX_TERMS - 1):
+                more = " + ".join([acc, *terms[k : k + MAX_TERMS - 1]])
+                self.lines.append(f"{self.indent}{acc} = {more}")
+            return acc, P_ATOM
+        g = " + ".join(terms)
+        self.prec[g] = P_SUM
+        return g, P_SUM
+
+    def fold_or_store(self, node: Node, g: str, pg: int, contribs: list[str]) -> tuple[str, int]:
+        """An adjoint expression read by one contribution stays an expression (folded,
+        while shallow enough); any other is stored as ``g<id>``."""
+        if sum(not self.nodes[j].constant for j in node.inputs) == 1:
+            d = 1 + max(self.depth.get(c, 0) for c in contribs)
+            if d <= MAX_INLINE:
+                self.depth[g] = d
+                return g, pg
+        return self.store(node.id, g), P_ATOM
+
+    def store(self, i: int, g: str) -> str:
+        self.lines.append(f"{self.indent}g{i} = {g}")
+        return f"g{i}"
+
+    def contributions(self, node: Node, g: str, pg: int) -> list[tuple[int, str]]:
+        """(input, adjoint × the node's partial w.r.t. it) for each non-constant input; a
+        contribution built from a folded adjoint is as deep as it."""
+        dcode = self.templates[node.id][1]
+        ins = [self.ref[j] for j in node.inputs]
+        folded = self.depth.get(g)
+        got = []
+        for k, j in enumerate(node.inputs):
+            if self.nodes[j].constant:
                 continue
-            kind = dkinds[k]
-            if kind == D_ONE:
-                contrib = g
-            elif kind == D_MINUS:
-                if g == "1.0":
-                    contrib = "-1.0"
-                elif g == "-1.0":
-                    contrib = "1.0"
-                else:
-                    contrib = f"-{gneg}"
-                    prec[contrib] = P_NEG
-            elif kind == D_ATOM:  # a literal, or one bare placeholder: a ref (name or literal)
-                f = dfmts[k]
-                d = info[10][k] if f is None else f(outref, r0, r1)
-                if g == "1.0":
-                    contrib = d
-                else:
-                    contrib = f"{gmul} * {d}"
-                    prec[contrib] = P_MUL
-            else:
-                tp = dprecs[k]
-                d = dfmts[k](outref, r0, r1)
-                if g == "1.0":
-                    contrib = d
-                    prec[d] = tp
-                else:
-                    contrib = f"{gmul} * {d if tp >= P_NEG else f'({d})'}"
-                    prec[contrib] = P_MUL
-            if fdg is not None and contrib is not g:
-                depth[contrib] = fdg
-            j = inputs[k]
-            got = pending[j]
-            if got is None:
-                pending[j] = [contrib]
-            else:
-                got.append(contrib)
-    grads = []
-    for name in args:
-        vid = graph.names[name]
-        grads.append(adj.get(vid, "0.0"))
-    return Body(lines, ref[out], grads, ref, adj, (guards, constant_guards))
+            contrib = self.times(g, pg, dcode[k], ins, self.ref[node.id])
+            if folded is not None and contrib is not g:  # not the adjoint itself, passed on
+                self.depth[contrib] = folded
+            got.append((j, contrib))
+        return got
+
+    def times(self, g: str, pg: int, dk: str, ins: list[str], out: str) -> str:
+        """``g`` times the partial written by template ``dk``, simplified: a partial of 1
+        passes the adjoint on, -1 negates it, an adjoint of 1 is not multiplied."""
+        if dk == "1":
+            return g
+        if dk == "-1":
+            if g == "1.0":
+                return "-1.0"
+            if g == "-1.0":
+                return "1.0"
+            contrib = f"-{g if pg >= P_NEG else f'({g})'}"
+            self.prec[contrib] = P_NEG
+            return contrib
+        # a partial that is a literal or one bare placeholder (a name or a literal) has no
+        # precedence of its own and is never parenthesised
+        tp = _template_prec(dk) if "{" in dk else None
+        d = dk.format(*ins, out=out) if "{" in dk else dk
+        if g == "1.0":
+            if tp is not None:
+                self.prec[d] = tp
+            return d
+        if tp is not None and tp < P_NEG:
+            d = f"({d})"
+        contrib = f"{g if pg >= P_MUL else f'({g})'} * {d}"
+        self.prec[contrib] = P_MUL
+        return contrib
 
 
 _TEMP = re.compile(r"\b[vg][0-9]+\b")
@@ -581,13 +504,15 @@ def inline_single_use(lines: list[str], keep: Sequence[str]) -> list[str]:
     return out
 
 
-def _templates(graph: Graph, node) -> tuple[str, tuple[str, ...]]:
+def _templates(graph: Graph, node: Node) -> Template:
+    """The node's templates: its primitive's, but for ``x^c`` with a constant small
+    integer ``c`` (a product or a ``**``, cheaper and exact)."""
     prim = TABLE[node.op]
     if node.op == "powc":
         base, expo = node.inputs
         e = graph.nodes[expo]
         if e.op == "const":
-            c = float(e.value)
+            c = float(e.value)  # type: ignore[arg-type]  # a const node has a value
             if c == 2.0:
                 return "{0} * {0}", ("2.0 * {0}", "0")
             if c == 1.0:
@@ -633,15 +558,20 @@ def build_functions(
     args: Sequence[str],
     diagnose: Callable[[tuple], tuple],
     output: int | None = None,
+    accel: Accelerators | None = None,
 ) -> tuple[Callable, Callable, str]:
-    """Compile the scalar and array flavours. Returns (fast function, array function, source)."""
+    """Compile the scalar and array flavours. Returns (fast function, array function, source).
+
+    With ``accel`` (a program's accelerators), their bodies come from ``accel.try_emit``
+    when it answers, else from :func:`emit`: the same Body either way.
+    """
     params = ", ".join(f"a{k}" for k in range(len(args)))
     comma = "," if len(args) == 1 else ""
     if not args:
         params_def = ""
     else:
         params_def = params
-    body = emit(graph, args, output, indent=" " * 12, fold=True)
+    body = _folded_body(graph, args, output, accel)
     grads = ", ".join(body.grads)
     gcomma = "," if len(body.grads) == 1 else ""
     check = " + ".join([body.value, *body.grads, *body.guards])
@@ -657,7 +587,7 @@ def build_functions(
             import numpy as np
 
             array_ns.update(array_helpers(), _errstate=np.errstate, _diagnose=diagnose)
-            abody = emit(graph, args, output, indent=" " * 12, fold=True)
+            abody = _folded_body(graph, args, output, accel)
             asrc = _ARRAY_TEMPLATE.format(
                 fname="_array_f",
                 params=params_def,
@@ -710,6 +640,12 @@ def build_functions(
         return general(tuple(values))
 
     return ns["_f"], array_function, src
+
+
+def _folded_body(graph: Graph, args: Sequence[str], output: int | None, accel: Accelerators | None) -> Body:
+    """The body build_functions compiles: the accelerator's, or the reference's."""
+    body = None if accel is None else accel.try_emit(graph, args, output, indent=" " * 12, fold=True)
+    return body if body is not None else emit(graph, args, output, indent=" " * 12, fold=True)
 
 
 def build_dict_function(f: Callable, names: Sequence[str], slow: Callable[[Any], tuple]) -> Callable:

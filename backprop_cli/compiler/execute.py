@@ -1,21 +1,21 @@
 """The one place generated Python runs: compile the source, check the code object, execute.
 
 Every generator hands :func:`run_generated` its source text, the namespace it will run in
-and its kind: codegen's ``scalar``, ``array`` and ``dict`` functions, descend's
-``descend`` chunk loops and ``interval`` proofs, solve's ``solve`` Newton loop, syntax's
-slot-filling ``init``. Before anything runs, the compiled module and the code objects
-nested in its constants are checked against the kind's :class:`Vocabulary`, an
-allow-list of what that generator emits:
+and its kind: codegen's ``scalar``, ``array`` and ``dict`` functions, the accelerated
+``descend`` chunk loops and their ``interval`` proofs, the tuned emitter's template
+``format`` functions, syntax's slot-filling ``init``. Before anything runs, the compiled
+module and the code objects nested in its constants are checked against the kind's
+:class:`Vocabulary`, an allow-list of what that generator emits:
 
 * **opcodes**: a short list per kind (no imports, nested functions or lambdas, class
-  bodies, ``global``, ``del``, f-strings …); the module level only defines the kind's
-  functions, each stored under its own name;
+  bodies, ``global``, ``del``, f-strings outside the format kind …); the module level
+  only defines the kind's functions, each stored under its own name;
 * **names**: locals and parameters follow the kind's naming scheme (``a0``, ``v12``,
   ``g3``, ``_tol`` …); a global is a name the namespace binds, one of the few builtins the
   kind lists or, for interval proofs only, a helper the proof is meant to fail on by name;
   no name starts with ``__`` (two exceptions, both kept to the exact shape the generators
   still write: ``Vocabulary.class_test`` and the syntax kind's ``__init__``);
-* **attributes**: the kind's explicit list (``append``, ``_setup``, ``_raw``), nothing else;
+* **attributes**: the kind's explicit list, nothing else (no kind lists one today);
 * **constants**: numbers, None, bools, the kind's strings, tuples of those; code objects
   only at module level, and only for the kind's functions.
 
@@ -87,6 +87,8 @@ _LOOP = _ops("GET_ITER", "FOR_ITER", "END_FOR", "UNPACK_SEQUENCE")
 _CONTAINERS = _ops("BINARY_SUBSCR", "BUILD_SLICE", "BINARY_SLICE", "BUILD_LIST", "BUILD_MAP")
 #: ``with _errstate(divide="raise", …)`` and ``raise FloatingPointError``
 _WITH = _ops("BEFORE_WITH", "WITH_EXCEPT_START", "KW_NAMES", "CALL_KW", "RAISE_VARARGS")
+#: f-strings (``FORMAT_SIMPLE`` from 3.13): the format kind's whole job
+_FORMAT_STRING = _ops("FORMAT_VALUE", "FORMAT_SIMPLE", "BUILD_STRING")
 #: how CPython builds a tuple, call or dict display of more than ~30 items (a point of 40
 #: variables): a list turned into a tuple (LIST_TO_TUPLE, 3.12+ as an intrinsic: see
 #: _INTRINSICS), a call with its arguments in that tuple, a dict filled in pieces
@@ -177,8 +179,8 @@ class Vocabulary:
         #: when the code runs is then the generator's intended answer)
         self.unbound = unbound
         #: accept ``<local>.__class__ is [not] _float``, the exact-float test of the scalar
-        #: and solve templates: the one use of ``__class__`` allowed, and only in that
-        #: shape (the class goes straight into ``is``; it is never a value of its own)
+        #: template: the one use of ``__class__`` allowed, and only in that shape (the
+        #: class goes straight into ``is``; it is never a value of its own)
         self.class_test = class_test
         self._opcode_bytes = bytes(sorted(opcodes))
         self._builtins = {b: getattr(_builtins, b) for b in builtins}
@@ -224,26 +226,21 @@ VOCABULARIES: dict[str, Vocabulary] = {
             _STRAIGHT | _CONDITIONAL | _TRY | _LOOP | _CONTAINERS | _BIG_DISPLAYS,
             builtins=frozenset({"KeyError", "TypeError", "len"}),
         ),
-        Vocabulary(  # engines.descend._interval_function: emit's body; a branch (which
+        Vocabulary(  # accel.descend._interval_function: emit's body; a branch (which
             # emit never writes) is let through: the interval arithmetic refuses it itself
             "interval", frozenset({"_ivf"}), _NUMBERED, _STRAIGHT | _CONDITIONAL | _BIG_DISPLAYS,
             unbound=HELPER_NAMES,
         ),
-        Vocabulary(  # engines.descend._generate_chunk
+        Vocabulary(  # accel.descend._generate_chunk
             "descend", frozenset({"_chunk"}),
             rf"{_NUMBERED}|_eta|_tol|_ntol|_lo|_hi|_k0|_k|_stop|_end|_ex[0-9]+|_u[0-9]+"
             r"|_v[0-9]+|_r[0-9]+_[0-9]+",
             _STRAIGHT | _CONDITIONAL | _TRY | _LOOP | _BIG_DISPLAYS,
             builtins=frozenset({"Exception"}),
         ),
-        Vocabulary(  # engines.solve._solve_function
-            "solve", frozenset({"_solve"}),
-            rf"{_NUMBERED}|_start|_target|_tol|_ntol|_maxit|_r[0-9]+|_z[0-9]+|_p[0-9]+|_e"
-            r"|_e0|_c|_f[0-9]+|_nn|_dl|_ndl|_ps|_nps|_q|_a|_b|_h|_ha|_it|_o|_run",
-            _STRAIGHT | _CONDITIONAL | _TRY | _LOOP | _CONTAINERS | _BIG_DISPLAYS | _ATTRIBUTE_OPS,
-            builtins=frozenset({"Exception", "abs"}),
-            attributes=frozenset({"append", "_setup", "_raw"}),
-            class_test=True,
+        Vocabulary(  # accel.emit._formatter: one template of the primitive table as an
+            # f-string of names (its literal pieces are strings bound in the namespace)
+            "format", frozenset({"_fmt"}), r"out|a|b", _STRAIGHT | _FORMAT_STRING,
         ),
         Vocabulary(  # lang.syntax.cheap_init, at import: fields of our own dataclasses
             "init", frozenset({"__init__"}), r"self|[a-z][a-z0-9_]*", _STRAIGHT,

@@ -65,7 +65,6 @@ class Program:
         self._array_functions: dict[tuple[str, ...], Callable] = {}
         self._sources: dict[tuple[str, ...], str] = {}
         self._vg: Callable | None = None  # the generated value_and_grad, built on first use
-        self._loops: dict = {}  # engines' generated loops (solve_fast), keyed by their setup
 
     # -- description -----------------------------------------------------------------
     @property
@@ -128,7 +127,12 @@ class Program:
         missing = [v for v in self.graph.variables if v not in values]
         if missing:
             raise InputError(f"no value for variable{'s' if len(missing) > 1 else ''} " + ", ".join(missing))
-        extra = [k for k in values if k not in self.graph.variables]
+        known = self.graph.variables
+        if len(values) != len(known):  # (a set: a 100 000-variable program stays linear)
+            known_set = frozenset(known)
+            extra = [k for k in values if k not in known_set]
+        else:
+            extra = []
         if extra:
             name = extra[0]
             if not isinstance(name, str):
@@ -259,8 +263,8 @@ class Program:
                 )
             return tuple(map(checked_value, key, values))
 
-        with gc_paused():
-            f, af, src = build_functions(self.graph, key, diagnose, self.output)
+        with gc_paused():  # the body from self.accel.try_emit when it answers, else emit
+            f, af, src = build_functions(self.graph, key, diagnose, self.output, self.accel)
         # The fast function's own first test sends anything but a float in the first place
         # (and any value the float code cannot take: a TypeError there) to its module's
         # _general; checked there, a bool, None, a string or 10**400 becomes the package's

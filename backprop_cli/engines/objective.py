@@ -101,7 +101,8 @@ class Objective:
             return t.value, tuple(t.adjoints[program.graph.names[n]] for n in key)
 
         _, array_f, _ = build_functions(
-            data_graph(program, self.data_vars), key, diagnose, program.output
+            data_graph(program, self.data_vars), key, diagnose, program.output,
+            accel=program.accel,
         )
         return array_f
 

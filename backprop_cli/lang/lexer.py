@@ -29,7 +29,7 @@ from .. import limits
 from ..errors import LimitError, ParseError, Span
 from .syntax import make_span as _make_span
 
-__all__ = ["QUICK_KINDS", "RESERVED_WORDS", "Token", "name_is_plain", "prepare_source", "quick_tokens", "tokenize"]
+__all__ = ["RESERVED_WORDS", "Token", "name_is_plain", "prepare_source", "scan", "tokenize"]
 
 BOM = "\ufeff"
 
@@ -90,7 +90,8 @@ _ASCII_NAME_RUN = re.compile(r"[A-Za-z0-9_]*")
 _LITERAL_TAIL = re.compile(r"[A-Za-z0-9_.]*")
 _PREFIXES = {"x": "hexadecimal", "b": "binary", "o": "octal"}
 
-_OPERATORS = {"+": "+", "-": "-", "/": "/", "^": "^", "(": "(", ")": ")", ",": ",", ";": "sep"}
+_OPERATORS = {"+": "+", "-": "-", "*": "*", "/": "/", "^": "^", "(": "(", ")": ")", ",": ",",
+              ";": "sep", "=": "="}  # fmt: skip
 
 # Letters of other scripts that are drawn like Latin letters.
 _CONFUSABLES = {
@@ -173,8 +174,16 @@ def _name_end(text: str, i: int) -> int:
         return i
 
 
+def name_is_plain(name: str) -> bool:
+    """A name :func:`scan` accepts as it is (not reserved, no ``__``, not nan/inf)."""
+    return not (name.startswith("__") or name in RESERVED_WORDS or name.lower() in _NON_FINITE)
+
+
 def _check_name(text: str, start: int, end: int) -> None:
+    """Refuse a name that is not :func:`name_is_plain`, with the reason."""
     name = text[start:end]
+    if name_is_plain(name):
+        return
     span = Span(start, end)
     if name.startswith("__"):
         raise ParseError("names starting with '__' are not allowed", text, span)
@@ -249,98 +258,128 @@ def _number(text: str, i: int) -> Token:
     return Token("num", lit, i, j, value)
 
 
+#: what went wrong with a character, and a hint (or None)
+_Problem = tuple[str, "str | None"]
+_NAMES_HINT = "names use ASCII letters, digits, '_' and Greek letters"
+
+
 def _char_error(text: str, i: int, prev: str | None) -> ParseError:
-    """The pointed error for a character that cannot start any token."""
+    """The pointed error for a character that cannot start any token.
+
+    *prev*: the kind of the token before it (a '.' after a name is attribute access).
+    """
     ch = text[i]
-    cp = ord(ch)
-    code = f"U+{cp:04X}"
-    name = _uname(ch)
-    cat = unicodedata.category(ch)
-    span = Span(i, i + 1)
-
-    def err(message: str, hint: str | None = None) -> ParseError:
-        return ParseError(message, text, span, hint)
-
     if ch in _QUOTES and ch != "`":
-        return err("string literals are not supported")
+        message, hint = "string literals are not supported", None
+    elif ch.isascii():
+        message, hint = _ascii_problem(ch, prev)
+    else:
+        message, hint = _unicode_problem(ch)
+    return ParseError(message, text, Span(i, i + 1), hint)
+
+
+def _ascii_problem(ch: str, prev: str | None) -> _Problem:
     if ch == ".":
         if prev in ("name", ")"):
-            return err("attribute access is not supported")
-        return err("unexpected character '.'")
-    if cp < 128:
-        if cat == "Cc":
-            return err(f"control character {code}")
-        return err(f"unexpected character '{ch}'", _ASCII_HINTS.get(ch))
-    described = f"{code} {name}" if name else code
+            return "attribute access is not supported", None
+        return "unexpected character '.'", None
+    if unicodedata.category(ch) == "Cc":
+        return f"control character U+{ord(ch):04X}", None
+    return f"unexpected character '{ch}'", _ASCII_HINTS.get(ch)
+
+
+def _unicode_problem(ch: str) -> _Problem:
+    """Checked in this order: the character's category (invisible, control, space,
+    unassigned, combining), an operator look-alike, a compatibility form, a digit, a letter."""
+    for check in (_by_category, _lookalike, _compatibility, _digit, _letter):
+        found = check(ch)
+        if found is not None:
+            return found
+    return f"unexpected character '{ch}' ({_described(ch)})", None
+
+
+def _code(ch: str) -> str:
+    return f"U+{ord(ch):04X}"
+
+
+def _described(ch: str) -> str:
+    """``U+2212 MINUS SIGN``, or only the code point when the character has no name."""
+    name = _uname(ch)
+    return f"{_code(ch)} {name}" if name else _code(ch)
+
+
+def _by_category(ch: str) -> _Problem | None:
+    cat = unicodedata.category(ch)
+    code, name = _code(ch), _uname(ch)
+    named = f" ({name})" if name else ""
     if cat == "Cf":
-        return err(
-            f"invisible character {code}" + (f" ({name})" if name else ""),
-            hint="delete it; it often comes with copy-pasted text",
+        return (
+            f"invisible character {code}{named}",
+            "delete it; it often comes with copy-pasted text",
         )
     if cat == "Cc":
-        return err(f"control character {code}")
+        return f"control character {code}", None
     if cat in ("Zs", "Zl", "Zp"):
-        return err(
-            f"unusual space character {code}"
-            + (f" ({name})" if name else "")
-            + "; use an ordinary space or newline"
-        )
-    if ch in _MINUS_LIKE:
-        return err(f"'{ch}' ({described}) is not ASCII; did you mean '-'?")
-    if ch in _TIMES_LIKE:
-        return err(f"'{ch}' ({described}) is not ASCII; did you mean '*'?")
-    if ch in _DIVIDE_LIKE:
-        return err(f"'{ch}' ({described}) is not ASCII; did you mean '/'?")
+        return f"unusual space character {code}{named}; use an ordinary space or newline", None
     if cat in ("Cs", "Co", "Cn"):
-        return err(f"unexpected character {code}")
+        return f"unexpected character {code}", None
     if cat.startswith("M"):
-        return err(
-            f"combining mark {code} ({name}) is not allowed",
-            hint="names use ASCII letters, digits, '_' and Greek letters",
-        )
+        return f"combining mark {code} ({name}) is not allowed", _NAMES_HINT
+    return None
+
+
+def _lookalike(ch: str) -> _Problem | None:
+    for chars, meant in ((_MINUS_LIKE, "-"), (_TIMES_LIKE, "*"), (_DIVIDE_LIKE, "/")):
+        if ch in chars:
+            return f"'{ch}' ({_described(ch)}) is not ASCII; did you mean '{meant}'?", None
+    return None
+
+
+def _compatibility(ch: str) -> _Problem | None:
+    """Micro sign, superscripts, subscripts and fullwidth forms (NFKC folds them)."""
     folded = unicodedata.normalize("NFKC", ch)
-    if folded != ch:
-        if ch == "\u00b5":
-            return err("micro sign 'µ' (U+00B5); did you mean the Greek letter 'μ' (U+03BC)?")
-        if name.startswith("SUPERSCRIPT"):
-            if folded.isascii() and folded.isdigit():
-                return err(f"superscript '{ch}' ({code}); did you mean '^{folded}'?")
-            return err(f"superscript '{ch}' ({code}); write powers with '^', e.g. 'x^2'")
-        if name.startswith("SUBSCRIPT"):
-            return err(f"subscript '{ch}' ({code}); did you mean '{folded}'?")
-        if all(c.isascii() and c.isprintable() and c != " " for c in folded) or (
-            len(folded) == 1 and _is_greek_letter(folded)
-        ):
-            return err(
-                f"fullwidth/compatibility character '{ch}' ({code}); did you mean '{folded}'?"
-            )
-        return err(f"fullwidth/compatibility character '{ch}' ({described}) is not allowed")
+    if folded == ch:
+        return None
+    code, name = _code(ch), _uname(ch)
+    if ch == "\u00b5":
+        return "micro sign 'µ' (U+00B5); did you mean the Greek letter 'μ' (U+03BC)?", None
+    if name.startswith("SUPERSCRIPT"):
+        if folded.isascii() and folded.isdigit():
+            return f"superscript '{ch}' ({code}); did you mean '^{folded}'?", None
+        return f"superscript '{ch}' ({code}); write powers with '^', e.g. 'x^2'", None
+    if name.startswith("SUBSCRIPT"):
+        return f"subscript '{ch}' ({code}); did you mean '{folded}'?", None
+    if all(c.isascii() and c.isprintable() and c != " " for c in folded) or (
+        len(folded) == 1 and _is_greek_letter(folded)
+    ):
+        return f"fullwidth/compatibility character '{ch}' ({code}); did you mean '{folded}'?", None
+    return f"fullwidth/compatibility character '{ch}' ({_described(ch)}) is not allowed", None
+
+
+def _digit(ch: str) -> _Problem | None:
     digit = unicodedata.digit(ch, None)
-    if digit is not None:
-        return err(f"non-ASCII digit '{ch}' ({described}); did you mean '{digit}'?")
+    if digit is None:
+        return None
+    return f"non-ASCII digit '{ch}' ({_described(ch)}); did you mean '{digit}'?", None
+
+
+def _letter(ch: str) -> _Problem | None:
+    cat = unicodedata.category(ch)
     if cat == "Lm":
-        return err(
-            f"modifier letter '{ch}' ({described}) is not allowed in names",
-            hint="names use ASCII letters, digits, '_' and Greek letters",
-        )
-    if cat.startswith("L"):
-        script = name.split()[0] if name else "UNKNOWN"
-        script = script if script == "CJK" else script.title()
-        if ch in _CONFUSABLES:
-            return err(
-                f"{script} letter '{ch}' looks like Latin '{_CONFUSABLES[ch]}'",
-                hint="names use ASCII letters, digits, '_' and Greek letters",
-            )
-        if script == "Latin":
-            return err(
-                f"non-ASCII letter '{ch}' ({code}) is not allowed in names",
-                hint="names use ASCII letters, digits, '_' and Greek letters",
-            )
-        return err(
-            f"letters of the {script} script are not allowed in names ('{ch}', {code})",
-            hint="names use ASCII letters, digits, '_' and Greek letters",
-        )
-    return err(f"unexpected character '{ch}' ({described})")
+        return f"modifier letter '{ch}' ({_described(ch)}) is not allowed in names", _NAMES_HINT
+    if not cat.startswith("L"):
+        return None
+    name = _uname(ch)
+    script = name.split()[0] if name else "UNKNOWN"
+    script = script if script == "CJK" else script.title()
+    if ch in _CONFUSABLES:
+        return f"{script} letter '{ch}' looks like Latin '{_CONFUSABLES[ch]}'", _NAMES_HINT
+    if script == "Latin":
+        return f"non-ASCII letter '{ch}' ({_code(ch)}) is not allowed in names", _NAMES_HINT
+    return (
+        f"letters of the {script} script are not allowed in names ('{ch}', {_code(ch)})",
+        _NAMES_HINT,
+    )
 
 
 #: One token of the common, unambiguous kinds, anchored at a position (possessive and atomic
@@ -348,117 +387,101 @@ def _char_error(text: str, i: int, prev: str | None) -> ParseError:
 #: unknown character, a non-ASCII (Greek) name, a number followed by a character that
 #: makes it suspicious ('.', '_', 'j', 'e'), '**', '//', '==' — goes to the careful
 #: per-character path in :func:`scan`, which decides (and words every error) as before.
-_WS_RUN = r"[ \t\r]*+"
-_NAME_TOKEN = r"[A-Za-z_][A-Za-z0-9_]*+(?![^\x00-\x7f])"
-_NUM_TOKEN = r"(?>(?:[0-9]++\.?+[0-9]*+|\.[0-9]++)(?:[eE][+-]?+[0-9]++)?+)(?![._jJeE_])"
-_OP_TOKEN = r"[-+^(),;\n]|\*(?!\*)|/(?!/)|=(?!=)"
+#: The pieces are public: the quick tokenizer (:mod:`backprop_cli.accel.parse`) is built
+#: from them, so the two agree on what a plain token is.
+PLAIN_BLANKS = r"[ \t\r]*+"
+PLAIN_NAME = r"[A-Za-z_][A-Za-z0-9_]*+(?![^\x00-\x7f])"
+PLAIN_NUMBER = r"(?>(?:[0-9]++\.?+[0-9]*+|\.[0-9]++)(?:[eE][+-]?+[0-9]++)?+)(?![._jJeE_])"
+PLAIN_OPERATOR = r"[-+^(),;\n]|\*(?!\*)|/(?!/)|=(?!=)"
 _FAST = re.compile(
-    f"{_WS_RUN}(?:(?P<name>{_NAME_TOKEN})|(?P<num>{_NUM_TOKEN})|(?P<op>{_OP_TOKEN}))"
+    f"{PLAIN_BLANKS}(?:(?P<name>{PLAIN_NAME})|(?P<num>{PLAIN_NUMBER})|(?P<op>{PLAIN_OPERATOR}))"
 )
-_KIND = {"+": "+", "-": "-", "^": "^", "(": "(", ")": ")", ",": ",", ";": "sep", "\n": "sep",
-         "*": "*", "/": "/", "=": "="}  # fmt: skip
-
-
-#: The same tokens as :data:`_FAST` (plus ``**``), all at once: ``findall`` gives one
-#: ``(whitespace, token)`` pair per match, in C. It *skips* what it cannot match, so a
-#: caller must check that the pairs cover the text (:func:`quick_tokens` users compare the
-#: end of the last token with the end of the text) and otherwise use :func:`scan`.
-_QUICK = re.compile(f"({_WS_RUN})({_NAME_TOKEN}|{_NUM_TOKEN}|\\*\\*|{_OP_TOKEN})")
-#: token text -> kind for the operator tokens of :data:`_QUICK` (names and numbers: absent)
-QUICK_KINDS = {**_KIND, "**": "^"}
-
-
-def quick_tokens(text: str) -> list[tuple[str, str]]:
-    """``(whitespace before, token text)`` pairs of the common tokens of prepared *text*.
-
-    Only a fast first look: a character this cannot read is skipped, not reported, and
-    names and numbers are not checked (see :func:`name_is_plain`, :func:`scan`).
-    """
-    return _QUICK.findall(text)
-
-
-def name_is_plain(name: str) -> bool:
-    """A name :func:`scan` accepts as it is (not reserved, no ``__``, not nan/inf)."""
-    return not (
-        name.startswith("__") or name in RESERVED_WORDS or name.lower() in _NON_FINITE
-    )
+#: token text -> kind, for the operators :data:`PLAIN_OPERATOR` matches
+PLAIN_KINDS = {"+": "+", "-": "-", "^": "^", "(": "(", ")": ")", ",": ",", ";": "sep",
+               "\n": "sep", "*": "*", "/": "/", "=": "="}  # fmt: skip
 
 
 def scan(text: str) -> Iterator[Token]:
-    """Yield the tokens of already-prepared *text* lazily, so errors surface in text order."""
+    """Yield the tokens of already-prepared *text* lazily, so errors surface in text order.
+
+    Common tokens are read by one anchored regular expression (:data:`_FAST`); anything
+    else, and every error, by :func:`_careful_token`.
+    """
     n = len(text)
     i = 0
     prev: str | None = None
     fast = _FAST.match
-    kinds = _KIND
+    kinds = PLAIN_KINDS
     good_names: set[str] = set()  # names already checked by _check_name
     max_literal = limits.MAX_LITERAL_CHARS
     while i < n:
         m = fast(text, i)
-        if m is not None:
-            group = m.lastgroup
+        if m is None:
+            tok = _careful_token(text, i, prev)
+            if tok is None:  # blanks
+                i = _WS.match(text, i).end()  # type: ignore[union-attr]  # a blank is at i
+                continue
+        elif m.lastgroup == "name":
             j = m.end()
-            lit = m.group(group)  # type: ignore[arg-type]  # all groups named
-            if group == "name":
-                if lit not in good_names:
-                    _check_name(text, j - len(lit), j)
-                    good_names.add(lit)
-                tok = Token("name", lit, j - len(lit), j)
-            elif group == "op":
-                tok = Token(kinds[lit], lit, j - 1, j)
-            else:  # a number: refused or suspicious literals take the careful path
-                value = float(lit)
-                if (
-                    value == _INF
-                    or len(lit) > max_literal
-                    or (lit == "0" and j < n and text[j] in "xXbBoO")
-                ):
-                    tok = _number(text, j - len(lit))
-                else:
-                    tok = Token("num", lit, j - len(lit), j, value)
-            yield tok
-            prev = tok.kind
-            i = j
-            continue
-        ch = text[i]
-        if ch in " \t\r":
-            i = _WS.match(text, i).end()  # type: ignore[union-attr]  # ch, at i, is a blank
-            continue
-        if ch == "\n":
-            tok = Token("sep", "\n", i, i + 1)
-        elif "0" <= ch <= "9" or (ch == "." and i + 1 < n and "0" <= text[i + 1] <= "9"):
-            tok = _number(text, i)
-        elif ("a" <= ch <= "z") or ("A" <= ch <= "Z") or ch == "_" or _is_greek_letter(ch):
-            end = _name_end(text, i)
-            _check_name(text, i, end)
-            tok = Token("name", text[i:end], i, end)
-        elif ch in _OPERATORS:
-            if ch == "/" and text.startswith("//", i):
-                raise ParseError(
-                    "'//' is not supported", text, Span(i, i + 2), hint="use '/' for division"
-                )
-            tok = Token(_OPERATORS[ch], ch, i, i + 1)
-        elif ch == "*":
-            if text.startswith("**", i):
-                tok = Token("^", "**", i, i + 2)
+            lit = m.group("name")
+            if lit not in good_names:
+                _check_name(text, j - len(lit), j)
+                good_names.add(lit)
+            tok = Token("name", lit, j - len(lit), j)
+        elif m.lastgroup == "op":
+            j = m.end()
+            lit = m.group("op")
+            tok = Token(kinds[lit], lit, j - 1, j)
+        else:  # a number: refused or suspicious literals take the careful path
+            j = m.end()
+            lit = m.group("num")
+            value = float(lit)
+            if value == _INF or len(lit) > max_literal or _radix_prefix(text, lit, j):
+                tok = _number(text, j - len(lit))
             else:
-                tok = Token("*", "*", i, i + 1)
-        elif ch == "=":
-            if text.startswith("==", i):
-                raise ParseError(
-                    "'==' is not supported; comparisons are not part of the language",
-                    text,
-                    Span(i, i + 2),
-                    hint="a single '=' assigns a name: 'y = 2*x'",
-                )
-            tok = Token("=", "=", i, i + 1)
-        elif ch == ":" and text.startswith(":=", i):
-            raise ParseError(
-                "':=' is not supported", text, Span(i, i + 2), hint="assign with 'name = expr'"
-            )
-        else:
-            raise _char_error(text, i, prev)
+                tok = Token("num", lit, j - len(lit), j, value)
         yield tok
         prev = tok.kind
         i = tok.end
     yield Token("eof", "", n, n)
+
+
+def _radix_prefix(text: str, lit: str, end: int) -> bool:
+    """Whether the literal *lit* ending at *end* is the ``0`` of ``0x``, ``0b`` or ``0o``."""
+    return lit == "0" and end < len(text) and text[end] in "xXbBoO"
+
+
+def _careful_token(text: str, i: int, prev: str | None) -> Token | None:
+    """The token at *i* read character by character (None: blanks are there), or the
+    pointed error for what cannot start a token. *prev*: the previous token's kind."""
+    ch = text[i]
+    if ch in " \t\r":
+        return None
+    if ch == "\n":
+        return Token("sep", "\n", i, i + 1)
+    if "0" <= ch <= "9" or (ch == "." and "0" <= text[i + 1 : i + 2] <= "9"):
+        return _number(text, i)
+    if ("a" <= ch <= "z") or ("A" <= ch <= "Z") or ch == "_" or _is_greek_letter(ch):
+        end = _name_end(text, i)
+        _check_name(text, i, end)
+        return Token("name", text[i:end], i, end)
+    pair = text[i : i + 2]
+    if pair in _REFUSED_PAIRS:
+        message, hint = _REFUSED_PAIRS[pair]
+        raise ParseError(message, text, Span(i, i + 2), hint=hint)
+    if pair == "**":
+        return Token("^", "**", i, i + 2)
+    if ch in _OPERATORS:
+        return Token(_OPERATORS[ch], ch, i, i + 1)
+    raise _char_error(text, i, prev)
+
+
+#: two-character operators of other languages: message and hint
+_REFUSED_PAIRS = {
+    "//": ("'//' is not supported", "use '/' for division"),
+    "==": (
+        "'==' is not supported; comparisons are not part of the language",
+        "a single '=' assigns a name: 'y = 2*x'",
+    ),
+    ":=": ("':=' is not supported", "assign with 'name = expr'"),
+}

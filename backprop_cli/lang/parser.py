@@ -1,12 +1,11 @@
 """Parser: tokens to a :class:`~backprop_cli.lang.syntax.Script`; never evaluates anything.
 
-Two readers of one grammar. :func:`parse` is the careful recursive-descent parser below:
-the reference, and the only place errors are worded. :func:`parse_flat` — what
-``backprop_cli.compile`` uses — first tries :func:`_parse_quick`, a one-loop
-operator-precedence reader that writes the flat form directly and declines (None) at the
-first sign of anything unusual; declined text goes to :func:`parse`. The quick reader
-exists for speed (benchmarks/README.md, W3); tests/accel/test_quick_parser.py holds it to
-the careful one.
+:func:`parse` is the careful recursive-descent parser below: the reference, and the only
+place errors are worded. :func:`parse_flat` is the same parse in the flat form the graph
+builder reads. (For speed, ``backprop_cli.compile`` first offers ordinary programs to the
+quick parser, :func:`backprop_cli.accel.parse.try_parse`, which writes the flat form in
+one loop and declines anything unusual; tests/accel/test_quick_parser.py holds it to
+this one.) Both read operator precedence from one table, :data:`PRECEDENCE`.
 
 Grammar (``sep`` is ``;`` or a newline; the parser always ends by requiring end of input)::
 
@@ -26,7 +25,9 @@ Grammar (``sep`` is ``;`` or a newline; the parser always ends by requiring end 
     Binary("*", implicit=True). Anything else juxtaposed ("2 3", "a b",
     "(a)(b)") is "missing operator".
 
-Precedence, tightest first::
+The levels ``expr`` and ``term`` (one loop, :meth:`_Parser.expr`, per left-associative
+row), the signs of ``unary`` and ``exponent``, and the operator of ``power`` are read
+from :data:`PRECEDENCE` (tightest first)::
 
     atoms     number, name, constant, call, ( ... )
     ^  **     power, right-assoc; its exponent may carry signs: 2^-1, 2^3^2 = 2^(3^2)
@@ -60,30 +61,23 @@ from __future__ import annotations
 
 import difflib
 import sys
+from dataclasses import dataclass
 
 from .. import limits
 from ..errors import LimitError, ParseError, Span
-from .lexer import QUICK_KINDS, Token, name_is_plain, prepare_source, quick_tokens, scan
+from .lexer import Token, prepare_source, scan
 from .names import CONSTANTS, FUNCTIONS
-from .syntax import ASSIGN, BINARY, CALL, CONST, EXPR, NAME, NUM, UNARY, Flat, flatten
+from .syntax import Flat, flatten
 from .syntax import Assign, Binary, Call, Const, Expr, Name, Num, Script, Unary
 from .syntax import make_span as _span
 
-__all__ = ["parse", "parse_flat"]
+__all__ = ["IMPLICIT", "PRECEDENCE", "parse", "parse_flat"]
 
 _ATOM_START = ("num", "name", "(")
 
 
 def parse_flat(text: str) -> Flat:
-    """:func:`parse`, in the flat form the graph builder reads (:mod:`backprop_cli.lang.syntax`).
-
-    Ordinary valid programs are read by the quick parser; everything else, every error
-    included, by the careful one (then flattened), so errors are worded in one place.
-    """
-    text = prepare_source(text)
-    quick = _parse_quick(text)
-    if quick is not None:
-        return Flat(tuple(quick), text)
+    """:func:`parse`, in the flat form the graph builder reads (:mod:`backprop_cli.lang.syntax`)."""
     return flatten(parse(text))
 
 
@@ -108,232 +102,47 @@ def parse(text: str) -> Script:
     return _check_names(program, parser.uses)
 
 
-#: binary operator -> precedence in :func:`_parse_quick` (unary signs are 3, between
-#: '*' and '^'; bracket markers 0). '^' is the only right-associative one.
-#: (looked up with any quick token kind: None, an operand's, gets None)
-_QUICK_PREC: dict[str | None, int] = {"+": 1, "-": 1, "*": 2, "/": 2, "^": 4}
-_DIGITS = frozenset("0123456789.")
-_INF = float("inf")
+#: rows of (operators, "left" | "right" | "prefix"), tightest first
+PrecedenceTable = tuple[tuple[tuple[str, ...], str], ...]
+
+#: Operator precedence, tightest first: the one table. The careful parser's grammar levels
+#: (:func:`grammar`) and the quick parser's binding powers (:mod:`backprop_cli.accel.parse`)
+#: are both read from it. Each row: its operators (token kinds: ``**`` is a ``"^"`` token)
+#: and how a chain of them groups: ``"right"`` (2^3^2 = 2^(3^2)), ``"prefix"`` (signs in
+#: front of an operand) or ``"left"`` (1/2/4 = (1/2)/4). Atoms bind tighter than any row.
+PRECEDENCE: PrecedenceTable = (
+    (("^",), "right"),  # power; its exponent may carry signs: 2^-1
+    (("+", "-"), "prefix"),  # unary signs, looser than '^': -3^2 = -(3^2)
+    (("*", "/"), "left"),  # multiplication, division, implicit multiplication (2w)
+    (("+", "-"), "left"),  # addition, subtraction
+)
+#: implicit multiplication ("2w", "2(b+1)") is this operator, in its row
+IMPLICIT = "*"
 
 
-def _parse_quick(text: str) -> list[tuple] | None:
-    """The flat form of an ordinary, valid program in one loop, or None: ask :class:`_Parser`.
+@dataclass(frozen=True, slots=True)
+class Grammar:
+    """The careful parser's operator levels, as read from a precedence table."""
 
-    The careful parser above is the reference and the only one that words errors. This
-    one reads :func:`~backprop_cli.lang.lexer.quick_tokens` with an operator-precedence
-    (shunting-yard) loop — no Token objects, no call per grammar level, no tree: each
-    node is written as its flat entry (:mod:`backprop_cli.lang.syntax`) the moment it is
-    complete, which is post-order. It returns None at the first thing that is not plainly
-    valid: a character the quick tokens skip (checked at the end: the last token must end
-    where the text does, bar trailing blanks), a name or number :func:`scan` would refuse
-    or look at further, ``'='`` out of place, a missing operand or operator, a bad call, a
-    bare expression before the last statement, unbalanced brackets, a name read before
-    (or in) its assignment — statements out of order are the careful parser's to sort —
-    or assigned twice, or a program that could come near a limit.
-    For every text it accepts, the entries are exactly ``flatten`` of the careful
-    parser's tree (tests/accel/test_quick_parser.py compares the two).
+    power: tuple[str, ...]  # the right-associative row (``power``)
+    signs: tuple[str, ...]  # the prefix row (``unary``, ``exponent``)
+    chains: tuple[tuple[str, ...], ...]  # the left-associative rows, loosest first
 
-    Operators wait on a stack as ``(precedence, op, start or implicit)``; an arriving
-    binary operator first reduces every waiting one that binds at least as tightly (for
-    '^', nothing: it is right-associative and binds tightest), so ``-3^2`` is ``-(3^2)``
-    and ``2^-1`` is ``2^(-1)``. Unary signs wait with precedence 3 (between '*' and '^');
-    markers (0) stand for an open '(' or call. The stack bounds the careful parser's
-    nesting depth from above (every open bracket, waiting sign and waiting '^' is on it),
-    so a stack deeper than ``MAX_DEPTH`` hands over too (checked where the careful
-    parser counts a level: brackets, signs, '^').
+
+def grammar(table: PrecedenceTable = PRECEDENCE) -> Grammar:
+    """The levels of *table* (tightest first) for the recursive-descent grammar.
+
+    The grammar has one shape: one right-associative row (the tightest), then one prefix
+    row, then one or more left-associative rows; a table of another shape is a ValueError.
     """
-    toks = quick_tokens(text)
-    ntok = len(toks)
-    # nodes <= tokens + numbers (an implicit '*' follows a number): within MAX_NODES
-    if 2 * ntok + 2 > limits.MAX_NODES:
-        return None
-    max_depth = limits.MAX_DEPTH
-    max_statements = limits.MAX_STATEMENTS
-    max_literal = limits.MAX_LITERAL_CHARS
-    kinds = QUICK_KINDS
-    prec_of = _QUICK_PREC
-    digits = _DIGITS
-    functions, constants = FUNCTIONS, CONSTANTS
-    n = len(text)
-    plain: dict[str, bool] = {}
-    out: list[tuple] = []
-    emit = out.append
-    first: dict[str, int] = {}  # assigned name -> its statement's index
-    unassigned: set[str] = set()  # names read while not (yet) assigned
-    statement = 0
-    bare = False
-    k = 0
-    pos = 0  # the end of the last token read
-    while True:
-        while k < ntok and kinds.get(toks[k][1]) == "sep":
-            pos += len(toks[k][0]) + 1
-            k += 1
-        if k == ntok:
-            break
-        if bare or statement >= max_statements:
-            return None
-        target = None
-        ws, t = toks[k]
-        if k + 1 < ntok and toks[k + 1][1] == "=" and t[0] not in digits and kinds.get(t) is None:
-            if t in functions or t in constants or t in first:
-                return None
-            ok = plain.get(t)
-            if ok is None:
-                ok = plain[t] = name_is_plain(t)
-            if not ok:
-                return None
-            tstart = pos + len(ws)
-            target = t
-            pos = tstart + len(t)
-            k += 1
-            pos += len(toks[k][0]) + 1
-            k += 1
-        # Where operands start (an operand ends where the last token read does: every
-        # reduction happens when the token after its right operand arrives).
-        starts: list[int] = []
-        ops: list[tuple] = []  # (precedence, op, start | implicit[, name, name end, nstarts])
-        expect = True  # an operand comes next
-        after_num = False  # the last token read was a number
-        while True:
-            if k < ntok:
-                ws, t = toks[k]
-                start = pos + len(ws)
-                end = start + len(t)
-                kind = kinds.get(t)
-            else:
-                kind, start, end = "eof", pos, pos
-            if expect:
-                if kind is None:
-                    if t[0] in digits:
-                        value = float(t)
-                        if value == _INF or len(t) > max_literal:
-                            return None
-                        if t == "0" and end < n and text[end] in "xXbBoO":
-                            return None
-                        emit((NUM, value, start, end))
-                        after_num = True
-                    else:
-                        ok = plain.get(t)
-                        if ok is None:
-                            ok = plain[t] = name_is_plain(t)
-                        if not ok:
-                            return None
-                        if k + 1 < ntok and toks[k + 1][1] == "(":
-                            if t not in functions:
-                                return None
-                            ops.append((0, "call", start, t, end, len(starts)))
-                            if len(ops) > max_depth:
-                                return None
-                            k += 1
-                            pos = end + len(toks[k][0]) + 1
-                            k += 1
-                            continue
-                        if t in functions:
-                            return None
-                        if t in constants:
-                            emit((CONST, t, start, end))
-                        else:
-                            emit((NAME, t, start, end))
-                            if t not in first:
-                                unassigned.add(t)
-                        after_num = False
-                    starts.append(start)
-                    expect = False
-                elif kind == "-" or kind == "+":
-                    ops.append((3, kind, start))
-                    if len(ops) > max_depth:
-                        return None
-                elif kind == "(":
-                    ops.append((0, "(", start))
-                    if len(ops) > max_depth:
-                        return None
-                else:
-                    return None
-                k += 1
-                pos = end
-                continue
-            # an operator comes next: first reduce every waiting operator that binds at
-            # least as tightly as `floor` (markers, 0, stop it)
-            prec = prec_of.get(kind)
-            if prec == 4:  # '^': right-associative, binds tightest, reduces nothing; the
-                ops.append((4, "^", False))  # careful parser counts it as a level
-                if len(ops) > max_depth:
-                    return None
-                expect = True
-                k += 1
-                pos = end
-                continue
-            implicit = False
-            if prec is not None:
-                floor = prec
-            elif (kind is None and t[0] not in digits) or kind == "(":
-                if not after_num:
-                    return None
-                floor = prec = 2  # '2w': an implicit '*'; the token itself is read next round
-                kind, implicit = "*", True
-            elif kind == ")" or kind == "," or kind == "sep" or kind == "eof":
-                floor = 1
-            else:
-                return None  # '=' out of place
-            while ops and ops[-1][0] >= floor:
-                top = ops.pop()
-                if top[0] == 3:
-                    emit((UNARY, top[1], top[2], pos))
-                    starts[-1] = top[2]
-                else:
-                    starts.pop()
-                    emit((BINARY, top[1], starts[-1], pos, top[2]))
-            if prec is not None:
-                ops.append((prec, kind, implicit))
-                expect = True
-                if not implicit:
-                    k += 1
-                    pos = end
-                continue
-            # a closer: ')' ',' or the end of the statement
-            if kind == "sep" or kind == "eof":
-                if ops:
-                    return None  # a bracket is still open
-                break
-            if not ops:
-                return None  # ')' or ',' outside brackets
-            marker = ops[-1]
-            if kind == ",":
-                if marker[1] != "call":
-                    return None
-                expect = True
-                k += 1
-                pos = end
-                continue
-            ops.pop()
-            if marker[1] == "(":
-                starts[-1] = marker[2]
-            else:
-                _, _, nstart, name, nend, first_arg = marker
-                nargs = len(starts) - first_arg
-                if nargs not in functions[name]:
-                    return None
-                del starts[first_arg:]
-                emit((CALL, name, nargs, nstart, end, nstart, nend))
-                starts.append(nstart)
-            after_num = False
-            k += 1
-            pos = end
-            continue
-        if target is None:
-            bare = True
-            emit((EXPR,))
-        else:
-            first[target] = statement
-            emit((ASSIGN, target, tstart, tstart + len(target), tstart, pos))
-        statement += 1
-    if not statement or pos != len(text.rstrip(" \t\r")):
-        return None
-    # a name read before it was assigned, then assigned (later, or by that very
-    # statement): the careful path sorts the statements, or words the error
-    if not unassigned.isdisjoint(first):
-        return None
-    return out
+    shape = [assoc for _, assoc in table]
+    if len(shape) < 3 or shape[:2] != ["right", "prefix"] or set(shape[2:]) != {"left"}:
+        raise ValueError(f"the grammar reads 'right', 'prefix', then 'left' rows, not {shape}")
+    chains = tuple(ops for ops, _ in reversed(table[2:]))
+    return Grammar(table[0][0], table[1][0], chains)
+
+
+_GRAMMAR = grammar()
 
 
 def _describe(tok: Token | None) -> str:
@@ -352,8 +161,11 @@ def _line_of(text: str, pos: int) -> int:
 
 
 class _Parser:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, levels: Grammar = _GRAMMAR) -> None:
         self.text = text
+        self.power_ops = levels.power
+        self.signs_ops = levels.signs
+        self.chains = levels.chains
         self._tokens = scan(text)
         self.tok: Token = next(self._tokens)
         self.prev: Token | None = None
@@ -525,36 +337,35 @@ class _Parser:
             )
         return expr
 
-    def expr(self) -> tuple[Expr, int, int]:
-        left, start, end = self.term()
-        while self.tok.kind in ("+", "-"):
-            op = self.tok.kind
-            self.advance()
-            right, _, end = self.term()
-            left = self.make(Binary(op, left, right, _span(start, end)))
-        return left, start, end
-
-    def term(self) -> tuple[Expr, int, int]:
-        left, start, end = self.power() if self.tok.kind not in ("+", "-") else self.unary()
+    def expr(self, level: int = 0) -> tuple[Expr, int, int]:
+        """A left-associative chain of the operators of ``chains[level]`` (``expr`` is row 0,
+        ``term`` row 1); its operands are the next row's chains, or after the last row
+        :meth:`unary`. Implicit multiplication joins the row of :data:`IMPLICIT`.
+        """
+        ops = self.chains[level]
+        tighter = level + 1 < len(self.chains)
+        left, start, end = self.expr(level + 1) if tighter else self.unary()
         while True:
             kind = self.tok.kind
-            if kind in ("*", "/"):
+            if kind in ops:
                 op, implicit = kind, False
                 self.advance()
-            elif kind in ("name", "(") and self.prev is not None and self.prev.kind == "num":
-                op, implicit = "*", True
+            elif (
+                IMPLICIT in ops
+                and kind in ("name", "(")
+                and self.prev is not None
+                and self.prev.kind == "num"
+            ):
+                op, implicit = IMPLICIT, True
             else:
                 break
-            if self.tok.kind not in ("+", "-"):
-                right, _, end = self.power()
-            else:
-                right, _, end = self.unary()
+            right, _, end = self.expr(level + 1) if tighter else self.unary()
             left = self.make(Binary(op, left, right, _span(start, end), implicit))
         return left, start, end
 
     def signs(self) -> list[Token]:
         signs = []
-        while self.tok.kind in ("+", "-"):
+        while self.tok.kind in self.signs_ops:
             self.enter(self.tok)
             signs.append(self.tok)
             self.advance()
@@ -567,7 +378,7 @@ class _Parser:
         return node, start
 
     def unary(self) -> tuple[Expr, int, int]:
-        if self.tok.kind not in ("+", "-"):  # the common case: no signs
+        if self.tok.kind not in self.signs_ops:  # the common case: no signs
             return self.power()
         signs = self.signs()
         node, start, end = self.power()
@@ -577,25 +388,29 @@ class _Parser:
 
     def power(self) -> tuple[Expr, int, int]:
         base, start, end = self.atom()
-        if self.tok.kind != "^":
+        ops = self.power_ops
+        if self.tok.kind not in ops:
             return base, start, end
         entered = 0
-        levels: list[tuple[list[Token], Expr, int]] = []
-        while self.tok.kind == "^":
+        levels: list[tuple[str, list[Token], Expr, int]] = []
+        while self.tok.kind in ops:
+            op = self.tok.kind
             self.enter(self.tok)
             entered += 1
             self.advance()
             signs = self.signs()
             entered += len(signs)
             node, s, end = self.atom()
-            levels.append((signs, node, s))
-        # Fold from the right: a0 ^ s1 (a1 ^ s2 (a2 ^ ...)).
-        signs, right, rstart = levels[-1]
+            levels.append((op, signs, node, s))
+        # Fold from the right: a0 ^ s1 (a1 ^ s2 (a2 ^ ...)); each level's operator is the
+        # one written before it.
+        op, signs, right, rstart = levels[-1]
         right, rstart = self.wrap(signs, right, rstart, end)
-        for signs, node, s in reversed(levels[:-1]):
-            right = self.make(Binary("^", node, right, _span(s, end)))
+        for before, signs, node, s in reversed(levels[:-1]):
+            right = self.make(Binary(op, node, right, _span(s, end)))
             right, rstart = self.wrap(signs, right, s, end)
-        result = self.make(Binary("^", base, right, _span(start, end)))
+            op = before
+        result = self.make(Binary(op, base, right, _span(start, end)))
         self.depth -= entered
         return result, start, end
 
@@ -804,9 +619,7 @@ def _use_before_assignment(program: Script, use: Name, index: int, assigned: int
     )
 
 
-def _check_in_order(
-    program: Script, first: dict[str, int], uses: list[list[Name]] | None
-) -> None:
+def _check_in_order(program: Script, first: dict[str, int], uses: list[list[Name]] | None) -> None:
     """Refuse double assignment and use before assignment, in statement order."""
     text = program.source
     for index, stmt in enumerate(program.statements):

@@ -1,11 +1,13 @@
-"""codegen.emit is tuned for speed; its output must not change by a byte.
+"""accel.emit (the tuned emitter) writes exactly what compiler.codegen.emit (the
+reference) writes.
 
-tests/helpers/emit_reference.py keeps the emitter as it was before the tuning. Every check
-here asks both for every option combination (fold, indent, output node) and compares the
-whole Body: statements, value, gradients, refs and adjoints (with their order) and guards.
-The corpus: the W3 benchmark program, smaller generated benchmark programs, the oracle
-suite, programs built to reach the limits (more than MAX_TERMS contributions, chains deeper
-than MAX_INLINE, aliases, ``x^1``) and seeded random programs over every primitive.
+Every check asks both for every option combination (fold, indent, output node) and
+compares the whole Body: statements, value, gradients, refs and adjoints (with their
+order) and guards. The corpus: the W3 benchmark program, smaller generated benchmark
+programs, the oracle suite, programs built to reach the limits (more than MAX_TERMS
+contributions, chains deeper than MAX_INLINE, aliases, ``x^1``) and seeded random programs
+over every primitive. The last tests show the comparison fails on a tuned emitter that is
+slightly wrong, and that programs reach the tuned emitter only through the seam.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ import random
 import pytest
 
 import backprop_cli
+from backprop_cli import accel
+from backprop_cli.accel import emit as tuned
 from backprop_cli.compiler import codegen
 from backprop_cli.core.primitives import TABLE
+from backprop_cli.core.program import compile_program
 from benchmarks.run import generate
-from tests.helpers.emit_reference import reference_emit
 from tests.helpers.oracle_suite import HAND, SUITE
 
 UNARY = sorted(op for op, p in TABLE.items() if p.arity == 1 and op not in ("neg", "id"))
@@ -90,8 +94,8 @@ def _compare(text: str) -> None:
     for output in outputs:
         for fold in (True, False):
             for indent in ("", " " * 12):
-                got = codegen.emit(graph, args, output, indent=indent, fold=fold)
-                want = reference_emit(graph, args, output, indent=indent, fold=fold)
+                got = tuned.emit(graph, args, output, indent=indent, fold=fold)
+                want = codegen.emit(graph, args, output, indent=indent, fold=fold)
                 assert got.lines == want.lines, (text, output, fold)
                 assert got.value == want.value
                 assert got.grads == want.grads
@@ -126,7 +130,7 @@ def test_oracle_programs():
 def test_random_programs():
     rng = random.Random(20240601)
     done = 0
-    while done < 400:
+    for _ in range(4000):  # bounded: a language that refused everything must fail here
         text = random_program(rng)
         try:
             backprop_cli.compile(text)
@@ -134,3 +138,96 @@ def test_random_programs():
             continue
         _compare(text)
         done += 1
+        if done == 400:
+            break
+    assert done == 400
+
+
+# -- the comparison can fail --------------------------------------------------------------
+
+#: a slightly wrong tuned emitter (a module attribute of accel.emit, patched) and a program
+#: on which the wrong one writes something else
+MUTANTS = [
+    ("MAX_INLINE", codegen.MAX_INLINE - 1, LIMITS[2]),  # folds one level less deep
+    ("MAX_TERMS", codegen.MAX_TERMS + 1, LIMITS[0]),  # splits long sums elsewhere
+    ("SATURATING", {**codegen.SATURATING, "div": ()}, "y = sin(w) / (x * x)"),  # a guard lost
+    # a sum among an adjoint's contributions (tan's partial) loses its parentheses: the
+    # additions associate differently
+    ("P_MUL", codegen.P_SUM, "y = tan(w) + w*w"),
+]
+
+
+@pytest.mark.parametrize("name, value, text", MUTANTS, ids=[m[0] for m in MUTANTS])
+def test_the_comparison_fails_on_a_wrong_tuned_emitter(monkeypatch, name, value, text):
+    _compare(text)  # the real one agrees
+    monkeypatch.setattr(tuned, name, value)
+    with pytest.raises(AssertionError):
+        _compare(text)
+
+
+def test_the_comparison_fails_on_a_wrong_formatter(monkeypatch):
+    """A template formatter that writes one space more (the f-string formatters are cached
+    per template: the mutant gets an empty cache of its own)."""
+    real = tuned._formatter
+    monkeypatch.setattr(tuned, "_INFO", {})
+    monkeypatch.setattr(tuned, "_formatter", lambda t: (lambda out, a, b="": real(t)(out, a, b) + " "))
+    with pytest.raises(AssertionError):
+        _compare("y = w * x + 1")
+
+
+def test_the_formatters_equal_str_format():
+    """Every template of the primitive table and of ``x^c`` as the tuned emitter formats
+    it; one with quotes and a backslash (bound as values, never written into the f-string's
+    source); one with braces of its own (str.format kept)."""
+    templates = {t for p in TABLE.values() for t in (p.code, *p.dcode)}
+    templates |= {"{0} * {0}", "{0} ** 3.0", "3.0 * {0} ** 2.0", "{out}'\"{1}\\n", "{{{0}}} + {1}"}
+    for t in sorted(templates):
+        f = tuned._formatter(t)
+        assert f("v9", "a0", "(v1 + 2.5)") == t.format("a0", "(v1 + 2.5)", out="v9"), t
+        assert f("v9", "-1.5") == t.format("-1.5", "", out="v9"), t
+
+
+# -- the seam -------------------------------------------------------------------------------
+
+
+def test_try_emit_is_the_tuned_emitter():
+    program = backprop_cli.compile(LIMITS[7])
+    graph, args = program.graph, tuple(program.variables)
+    got = accel.try_emit(graph, args, None, "  ", True)
+    assert got is not None
+    assert got.lines == tuned.emit(graph, args, None, "  ", True).lines
+    assert got.lines == codegen.emit(graph, args, None, "  ", True).lines
+
+
+class _Emitter:
+    """An accelerator whose tuned emitter answers with a chosen body (or None), counting
+    its calls."""
+
+    def __init__(self, body):
+        self.body, self.calls = body, 0
+
+    def try_parse(self, text):
+        return None
+
+    def try_emit(self, graph, args, output=None, indent="    ", fold=False):
+        self.calls += 1
+        return self.body(graph, args, output, indent, fold) if self.body else None
+
+
+def test_compiled_functions_take_the_accelerators_body_and_fall_back_on_none():
+    text = "x = 2*w + b; y = b + 1; z = x*y"
+    # a deliberately wrong body (the value of another program) is used as given
+    wrong_program = compile_program("z = w + b")
+    wrong = _Emitter(lambda graph, args, output, *rest: codegen.emit(wrong_program.graph, args, None, *rest))
+    program = compile_program(text, accel=wrong)
+    assert program.function()(3.0, 4.0) == (7.0, (1.0, 1.0))
+    assert wrong.calls == 1
+    value, grads = program.array_function()([3.0, 1.0], [4.0, 2.0])  # the array flavour asks again
+    assert wrong.calls == 2
+    assert value.tolist() == [7.0, 3.0] and grads == (1.0, 1.0)
+    declined = _Emitter(None)
+    program = compile_program(text, accel=declined)
+    assert program.function()(3.0, 4.0) == (50.0, (10.0, 15.0))
+    assert declined.calls == 1
+    # no accelerators: the reference emitter alone
+    assert compile_program(text).function()(3.0, 4.0) == (50.0, (10.0, 15.0))

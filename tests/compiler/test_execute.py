@@ -1,7 +1,7 @@
 """compiler.execute: the one checked place where generated code runs.
 
 (a) every generator's real output, driven through the public API and the engines, passes
-    the check, and the seven call sites all go through it;
+    the check, and the eight call sites all go through it;
 (b) the same real sources with a forbidden construct injected are refused, each for the
     right reason, while the unmutated source is accepted (so every test here can fail);
 (c) user names never reach generated code: the lexer refuses what could not be mangled
@@ -18,18 +18,21 @@ import math
 import re
 import sys
 from collections.abc import Iterator
-from types import CodeType
+from types import CodeType, ModuleType
 
 import numpy as np
 import pytest
 
 import backprop_cli as bp
+from backprop_cli import accel
+from backprop_cli.accel import emit as tuned_emit
 from backprop_cli.compiler import execute
 from backprop_cli.compiler.codegen import scalar_helpers
 from backprop_cli.compiler.execute import VOCABULARIES, GeneratedCodeError, check, run_generated
 from backprop_cli.engines import descend as descend_engine
-from backprop_cli.engines import solve as solve_engine
 from backprop_cli.errors import BackpropError, ParseError
+from backprop_cli.core.primitives import TABLE
+from backprop_cli.core.program import compile_program
 from backprop_cli.lang import syntax
 
 #: every place the package runs generated code: (module, function) -> the kind it names
@@ -37,17 +40,17 @@ CALL_SITES = {
     ("backprop_cli.compiler.codegen", "build_functions"): "scalar",
     ("backprop_cli.compiler.codegen", "general"): "array",
     ("backprop_cli.compiler.codegen", "build_dict_function"): "dict",
-    ("backprop_cli.engines.descend", "_interval_function"): "interval",
-    ("backprop_cli.engines.descend", "_generate_chunk"): "descend",
-    ("backprop_cli.engines.solve", "_solve_function"): "solve",
+    ("backprop_cli.accel.descend", "_interval_function"): "interval",
+    ("backprop_cli.accel.descend", "_generate_chunk"): "descend",
     ("backprop_cli.lang.syntax", "cheap_init"): "init",
+    ("backprop_cli.accel.emit", "_formatter"): "format",
 }
 
 #: programs covering every primitive, every powc template, 0, 1 and many variables, a
-#: constant guard (x / exp(2)), polynomial and rational losses (solve's certificate,
-#: descend's proven boxes), a helper-calling loss (no interval proof), long bodies
-#: (descend's 8- and 4-row unrolling without a boxed pass, solve's 3-row peel) and 40
-#: variables (CPython builds tuples and calls of more than ~30 items differently)
+#: constant guard (x / exp(2)), polynomial and rational losses (descend's proven boxes), a
+#: helper-calling loss (no interval proof), long bodies (descend's 8- and 4-row unrolling
+#: without a boxed pass) and 40 variables (CPython builds tuples and calls of more than ~30
+#: items differently)
 PROGRAMS = [
     "x = 2*w + b; y = b + 1; z = x*y",
     "sqrt(ln(x^2))",
@@ -108,9 +111,11 @@ def point_of(program) -> dict[str, float]:
     return {v: 0.7 + 0.1 * k for k, v in enumerate(program.variables)}
 
 
-def drive(text: str) -> None:
-    """Every generator of one program, through the public API and the engines."""
-    program = bp.compile(text)
+def drive(text: str, accelerators: ModuleType | None) -> None:
+    """Every generator of one program, through the program's API and the engines, with the
+    accelerators given (whatever BACKPROP_REFERENCE says: the corpus is the same in both
+    modes) or with the reference alone."""
+    program = compile_program(text, accel=accelerators)
     point = point_of(program)
     values = list(point.values())
     try:
@@ -121,15 +126,6 @@ def drive(text: str) -> None:
         pass  # a domain error at this point: the code was generated and checked
     if not program.variables:
         return
-    target = 1.25  # any: the loops are generated (and checked) before they run
-    for split in ("even", "gradient"):
-        for gradient in ("refresh", "freeze"):
-            kw = dict(split=split, gradient=gradient)
-            for max_iter in (100, 1):  # max_iter 1: the loop with one unrolled row
-                try:
-                    solve_engine.solve(program, point, target, None, detail=False, max_iter=max_iter, **kw)
-                except BackpropError:
-                    pass
     for tol in (1e-6, 0.0):  # tested and untested gradients
         for eta in (0.01, 0.001):  # η = 0.001: small enough for a proven box
             try:
@@ -150,13 +146,23 @@ def drive_init() -> None:
     assert Probe(2.0).value == 2.0 and Probe(2.0, "s") == Probe(2.0, "s")
 
 
+def drive_formats() -> None:
+    """The tuned emitter's template formatters, made afresh (emit caches them per process,
+    and with BACKPROP_REFERENCE=1 programs never ask for them)."""
+    for t in sorted({t for p in TABLE.values() for t in (p.code, *p.dcode)}):
+        if "{" in t:
+            tuned_emit._formatter(t)
+
+
 @pytest.fixture(scope="module")
 def corpus() -> list[Run]:
     """Every generator's output on PROGRAMS (generated once for this module's tests)."""
     with recording() as runs:
         for text in PROGRAMS:
-            drive(text)
+            for accelerators in (accel, None):
+                drive(text, accelerators)
         drive_init()
+        drive_formats()
     return runs
 
 
@@ -174,8 +180,8 @@ def test_every_call_site_goes_through_the_check(corpus):
         assert run.kind == CALL_SITES[run.site], run.site
 
 
-def test_no_exec_of_generated_code_elsewhere():
-    """The package's source calls exec only in compiler/execute.py."""
+def test_no_exec_or_eval_of_generated_code_elsewhere():
+    """The package's source calls exec only in compiler/execute.py, and eval nowhere."""
     import pathlib
 
     root = pathlib.Path(bp.__file__).parent
@@ -183,7 +189,7 @@ def test_no_exec_of_generated_code_elsewhere():
         f"{path.relative_to(root)}:{n}"
         for path in sorted(root.rglob("*.py"))
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
-        if re.search(r"(?<![\w.])exec\(", line.split("#")[0])
+        if re.search(r"(?<![\w.])(exec|eval)\(", line.split("#")[0])
     ]
     assert [hit.split(":")[0] for hit in hits] == ["compiler/execute.py"], hits
 
@@ -197,9 +203,6 @@ def test_the_corpus_covers_every_variant(corpus):
     assert any("raise FloatingPointError" in s for s in by_kind["array"])  # constant guard
     assert any("if _u0 <= a0 <= _v0" in s for s in by_kind["descend"])  # a boxed pass
     assert any("_eta" in s and "_ntol < " not in s for s in by_kind["descend"])  # tol = 0
-    assert any("_fsum" in s for s in by_kind["solve"])  # split = gradient
-    assert any("_f0 = " in s for s in by_kind["solve"])  # gradient = freeze
-    assert any("while True" in s and "_r1 = " not in s for s in by_kind["solve"])  # peel 1
 
 
 def test_checked_code_runs_with_only_its_builtins():
@@ -254,8 +257,8 @@ def test_interval_helpers_are_the_scalar_helpers():
 # -- (b) mutations of real sources are refused -----------------------------------------
 
 #: a local name each kind's pattern accepts, for mutations that assign one
-LOCAL = {"scalar": "v0", "array": "v0", "interval": "v0", "descend": "v0", "solve": "v0",
-         "dict": "_z", "init": "self"}  # fmt: skip
+LOCAL = {"scalar": "v0", "array": "v0", "interval": "v0", "descend": "v0", "dict": "_z",
+         "init": "self", "format": "a"}  # fmt: skip
 
 #: (statement injected as the first line of the generated function, what the refusal names)
 FUNCTION_MUTATIONS = [
@@ -278,7 +281,7 @@ FUNCTION_MUTATIONS = [
     ("{local} = (1.0, ('__import__(\"os\")',))", r"constant '__import__"),
     ("{local} = 1j", r"constant 1j"),
     ("{local} = b'x'", r"constant b'x'"),
-    ("{local} = f'{{0}}'", r"FORMAT_|BUILD_STRING|constant"),
+    ("{local} = f'x{{0}}'", r"FORMAT_|BUILD_STRING|constant 'x'"),  # format: the constant
     ("global _x\n_x = 1", r"STORE_GLOBAL"),
     ("del {local}", r"DELETE_FAST"),
     ("{local} = [0 for _ in ()]", r"opcode|MAKE_FUNCTION|local name"),
@@ -369,8 +372,8 @@ def test_a_refused_source_never_runs(samples):
 
 
 def test_each_kind_refuses_what_only_another_kind_may_do(samples):
-    """Vocabularies are per generator: solve's attributes and loops, array's strings and
-    with-block are refused in a scalar function."""
+    """Vocabularies are per generator: a list (dict's), an attribute, a string (array's)
+    or a builtin the scalar kind does not list is refused in a scalar function."""
     run = samples["scalar"]
     for statement in ("_h = [0]", "_h = (0).append", "v0 = 'raise'", "v0 = abs(1.0)"):
         assert verdict("scalar", inject(run.source, statement), run.namespace) is not None
@@ -447,22 +450,23 @@ def test_hostile_names_leave_every_generated_source_unchanged(recorder):
 
     def sources(names: list[str]) -> tuple[list[tuple[str, str]], list[object]]:
         recorder.clear()
-        program = bp.compile(TEMPLATE.format(*names))
+        program = compile_program(TEMPLATE.format(*names), accel=accel)  # in both modes
         point = {v: 0.5 + 0.01 * k for k, v in enumerate(program.variables)}
-        value, _ = program.function()(*point.values())
+        program.function()(*point.values())
         program.function()(*[np.full(2, v) for v in point.values()])
         program.value_and_grad(point)
-        solve_engine.solve(program, point, value + 0.1, [program.variables[1]], detail=False)
         descend_engine.descend(program, point, "sgd", 1e-4, tol=0.0, max_iter=50)
         bound = {v for run in recorder for k, v in run.namespace.items() if re.fullmatch(r"_n\d+", k)}
         assert bound == set(program.variables)  # and the assigned names are nowhere
-        return [(run.kind, run.source) for run in recorder], bound
+        # the tuned emitter's formatters are made once per template of the primitive table
+        # (whichever program asks first): they never see a program
+        return [(run.kind, run.source) for run in recorder if run.kind != "format"], bound
 
     hostile, bound = sources(HOSTILE)
     neutral, _ = sources([f"p{k}" for k in range(len(HOSTILE))])
-    assert {kind for kind, _ in hostile} == set(VOCABULARIES) - {"init"}
+    assert {kind for kind, _ in hostile} == set(VOCABULARIES) - {"init", "format"}
     assert hostile == neutral
-    # the names themselves: string values bound as _n0, _n1 … (dict wrapper, solve loop)
+    # the names themselves: string values bound as _n0, _n1 … (dict wrapper)
     assert {"open", "a0", "_float", "λ"} <= bound
 
 

@@ -14,8 +14,8 @@ import random
 
 import pytest
 
-import backprop_cli
 from backprop_cli.compiler import codegen
+from backprop_cli.core.program import compile_program
 from backprop_cli.core.primitives import TABLE
 
 #: an operand of each precedence the emitter records (codegen.P_*), with that precedence
@@ -62,8 +62,6 @@ def test_needs_are_the_expected_ones():
 def _fully_parenthesised(monkeypatch) -> None:
     """The emitter as it was: every folded non-atom operand in parentheses."""
     monkeypatch.setattr(codegen, "_placeholder_needs", lambda t: (codegen.P_ATOM, codegen.P_ATOM))
-    monkeypatch.setattr(codegen, "_NEEDS", {})
-    monkeypatch.setattr(codegen, "_INFO", {})
 
 
 def _random_program(rng: random.Random, n: int) -> str:
@@ -80,11 +78,13 @@ def _random_program(rng: random.Random, n: int) -> str:
 
 
 def test_generated_functions_compile_to_the_same_tree(monkeypatch):
+    """The reference emitter's functions (no accelerators: the tuned emitter writes the
+    same, tests/accel/test_emitter_reference.py)."""
     rng = random.Random(7)
     texts = [_random_program(rng, 12) for _ in range(30)]
-    now = [backprop_cli.compile(t).generated_source() for t in texts]
+    now = [compile_program(t).generated_source() for t in texts]
     _fully_parenthesised(monkeypatch)
-    before = [backprop_cli.compile(t).generated_source() for t in texts]
+    before = [compile_program(t).generated_source() for t in texts]
     assert sum(b.count("(") - a.count("(") for a, b in zip(now, before)) > 30  # it does act
     for a, b in zip(now, before):
         assert ast.dump(ast.parse(a)) == ast.dump(ast.parse(b))

@@ -148,3 +148,43 @@ def test_sweep_classifies_every_eta():
     assert table.exit_code == 0
     for word in ("η", "status", "iterations", "final x", "final loss", "oscillating", "diverged"):
         assert word in table.stdout
+
+
+def test_a_sweep_is_one_run_per_eta():
+    """Every run of a sweep is the run descend makes alone with its η: rows, status, message
+    (newton, momentum's state, a domain error and the generated sgd loop included)."""
+    cases = [
+        ("ln(x) + (x - 2)^2", {"x": 1.0}, "sgd", [0.05, 0.5, 1.0, 2.0, 3.0]),
+        ("exp(x) + exp(-x) + sin(y)*y^2", {"x": 1.0, "y": 0.3}, "momentum", [0.01, 0.3, 1.1]),
+        ("x^4 - x^2", {"x": 0.3}, "sgd", [0.01, 0.6, 1.1]),
+        ("x^4 - x^2", {"x": 0.3}, "adam", [0.01, 0.6]),
+        ("(x - 1)^2 + 2*(y + 2)^2", {"x": 0.0, "y": 0.5}, "newton", [0.5, 1.0]),
+    ]
+    statuses = set()
+    for expr, start, optimizer, etas in cases:
+        p = backprop_cli.compile(expr)
+        runs = sweep(p, start, optimizer, etas, max_iter=2000)
+        for eta, got in zip(etas, runs, strict=True):
+            alone = descend(p, start, optimizer, eta, max_iter=2000)
+            assert (got.eta, got.result, got.points) == (eta, alone.result, alone.points)
+            assert got.records() == alone.records()
+            statuses.add(got.status)
+    assert statuses == {"converged", "domain_error", "diverged", "unbounded_below", "oscillating"}
+
+
+def test_a_sweeps_progress_runs_once_through_the_rows():
+    seen = []
+    sweep(backprop_cli.compile("x^2"), {"x": 1.0}, "momentum", [1e-4, 2e-4], tol=0.0,
+          max_iter=3000, progress=seen.append)  # fmt: skip
+    # each run reports rows 0, 1024, 2048 of 3000: half of them on the bar, then the other half
+    assert seen == [0, 512, 1024, 1500, 2012, 2524]
+
+
+def test_ctrl_c_in_a_sweep_ends_the_sweep():
+    def tick(k: int) -> None:
+        if k >= 1500:  # the second run's first row
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        sweep(backprop_cli.compile("x^2"), {"x": 1.0}, "momentum", [1e-4, 2e-4], tol=0.0,
+              max_iter=3000, progress=tick)  # fmt: skip

@@ -1,5 +1,6 @@
 """The solve engine (engines/solve.py): the lesson's hand computation, both split rules,
-both gradient rules and every stopping status.
+both gradient rules, every stopping status and the order of the policy's rules — and the
+README's solve example, whose every shown value is what it returns.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from fractions import Fraction
 import pytest
 
 import backprop_cli as bp
-from backprop_cli.engines.solve import Iteration, SolveResult, iterate, solve
+from backprop_cli.engines.solve import Iteration, Policy, SolveResult, iterate, solve
 
 LESSON = "x = 2*w + b; y = b + 1; z = x*y"
 ROOT = (-7 + math.sqrt(265)) / 2  # the exact root of (6+b)(b+1) = 60
@@ -252,3 +253,59 @@ def test_lesson_written_z_first_gives_the_same_hand_table():
     ]
     assert rows[1].values["b"] == pytest.approx(14 / 3, rel=1e-15)
     assert z_first.result.updates == 6 and round(z_first.result.values["b"], 6) == 4.639410
+
+
+# -- the policy: the rules in their order, on raw numbers -----------------------------------
+def _policy(**kw):
+    return Policy(bp.compile("x*y"), 8.0, ["x", "y"], **{"tol": 1e-5, "max_iter": 5, **kw})
+
+
+def test_policy_rules_apply_in_their_order():
+    # an output that is not finite: non_finite, its row without factors
+    stop = _policy().check(0, (1.0, 2.0), math.nan, math.nan, (2.0, 1.0))
+    assert stop.status == "non_finite" and not stop.factors and "output f is not finite" in stop.message
+    # converged before a zero factor; a zero factor before max_iter
+    assert _policy().check(0, (1.0, 2.0), 8.0, 0.0, (0.0, 0.0)).status == "converged"
+    p = _policy(max_iter=1)
+    assert p.check(0, (1.0, 2.0), 2.0, -6.0, (2.0, 1.0)) is None
+    assert p.check(1, (4.0, 5.0), 20.0, 12.0, (0.0, 4.0)).status == "zero_gradient"
+    g = _policy(max_iter=1, split="gradient")  # one zero of two: the least-norm step goes on
+    assert g.check(0, (1.0, 2.0), 2.0, -6.0, (2.0, 1.0)) is None
+    assert g.check(1, (4.0, 5.0), 20.0, 12.0, (0.0, 4.0)).status == "max_iterations"
+
+
+def test_policy_words_the_point_with_every_variable_in_program_order():
+    p = Policy(bp.compile("w*b + c"), 0.0, ["c"], max_iter=1)
+    p.start({"w": 2.0, "b": 3.0, "c": 0.5})
+    stop = p.check(0, (0.5,), 6.5, 6.5, (0.0,))
+    assert stop.status == "zero_gradient" and stop.extra == {"variable": "c"}
+    assert "at iteration 0 (w = 2, b = 3, c = 0.5)" in stop.message
+
+
+# -- the README's Python API -------------------------------------------------------------
+def _readme_solve_block() -> list[str]:
+    from pathlib import Path
+
+    text = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Python API", 1)[1].split("\n## ", 1)[0]
+    blocks = [b.split("```", 1)[0] for b in section.split("```python\n")[1:]]
+    (block,) = [b for b in blocks if "engines.solve import" in b]
+    return [line for line in block.splitlines() if line.strip()]
+
+
+def test_readme_python_api_solve_lines_show_what_they_return():
+    """Every line of the README's solve example that shows a value (``expr  # value``)
+    returns exactly that value; the others run."""
+    namespace = {"p": bp.compile(LESSON)}
+    shown = 0
+    for line in _readme_solve_block():
+        code, _, comment = line.partition("  # ")
+        if not comment or code.lstrip().startswith(("from ", "import ")) or "=" in code.split("(")[0]:
+            exec(line, namespace)
+            continue
+        value = eval(code, namespace)
+        assert repr(value) == comment.split()[0].rstrip(":"), line
+        shown += 1
+    assert shown >= 4
+    run = namespace["run"]
+    assert run.result.values["b"] == pytest.approx(ROOT, abs=1e-9) and run.result.status == "converged"

@@ -1,12 +1,15 @@
 """The lexer: tokens and their spans, every character accounted for (a token or a pointed
-error), and Token/Span value semantics. The quick one-regex path against this careful one
-is in tests/accel/test_quick_lexer.py.
+error), Token/Span value semantics, and scan's one-regex path for common tokens against its
+character-by-character path. The accelerator's quick tokens against this lexer are in
+tests/accel/test_quick_lexer.py.
 """
 
 from __future__ import annotations
 
 import os
+import re
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -66,3 +69,49 @@ def test_token_span_equality_and_repr():
     assert a.span.start == 0 and b.span.start == 1 and a != b
     assert a == lexer.Token("name", "x", 0, 1) and hash(a) == hash(lexer.Token("name", "x", 0, 1))
     assert repr(a) == "Token(kind='name', text='x', span=Span(start=0, end=1), value=None)"
+
+
+# -- scan's one-regex path (_FAST) gives exactly the tokens and errors of its careful path --
+ALPHABET = "0123456789.eEjJxXbBoO_ \t\r\n+-*/^(),;=:wzα$µ\u2212"
+
+
+def _run(text: str):
+    try:
+        return [(t.kind, t.text, t.start, t.end, t.value) for t in lexer.tokenize(text)]
+    except (ParseError, LimitError) as err:
+        return (type(err).__name__, str(err), err.span)
+
+
+def _both(text: str, monkeypatch) -> tuple:
+    fast = _run(text)
+    with monkeypatch.context() as m:
+        m.setattr(lexer, "_FAST", re.compile(r"(?!)"))  # never matches: careful path only
+        careful = _run(text)
+    return fast, careful
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(alphabet=ALPHABET, max_size=24))
+def test_fast_path_equals_careful_path(text):
+    with pytest.MonkeyPatch.context() as mp:
+        fast, careful = _both(text, mp)
+    assert fast == careful
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2w", "1e5x", "0x1f", "0b1", "0o7", "1_000", "2j", "2e", "2e+", "1.5.3", "x.y", "a**b", "a//b",
+     "a==b", "a:=b", "x\u03b1 + 1", "1e999", "9" * 400, "3.", ".5e-3", "__x", "nan", "Inf", "lambda",
+     "x\r\n\ty", "  ", "", "a = b; c\n"],
+)  # fmt: skip
+def test_fast_path_equals_careful_path_on_edges(text, monkeypatch):
+    fast, careful = _both(text, monkeypatch)
+    assert fast == careful
+
+
+def test_the_path_comparison_can_fail(monkeypatch):
+    """_both really runs two paths: a fast path that reads '2w' as one name is caught."""
+    monkeypatch.setattr(lexer, "_FAST", re.compile(r"[ \t\r]*+(?P<name>[0-9a-z]+)"))
+    with monkeypatch.context() as mp:
+        fast, careful = _both("2w", mp)
+    assert fast != careful

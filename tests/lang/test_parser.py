@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 
 from backprop_cli import limits
 from backprop_cli.errors import LimitError, ParseError, Span
+from backprop_cli.lang import parser
+from backprop_cli.lang.lexer import prepare_source
 from backprop_cli.lang.parser import parse
 from backprop_cli.lang.syntax import Assign, Binary, Call, Const, Name, Num, Unary
 
@@ -571,3 +573,64 @@ def test_generated_programs_parse(exprs):
     lines = [f"v{i} = {e}" for i, e in enumerate(exprs)]
     program = parse("\n".join(lines) + "\nv0")
     assert len(program.statements) == len(exprs) + 1
+
+# -- the one precedence table (parser.PRECEDENCE) and the careful grammar read from it ----
+# The goldens above hold the table's meaning; here: the careful parser really reads its
+# levels from the table, and a table the recursive-descent grammar cannot follow is
+# refused. (The quick parser reads the same table: tests/accel/test_quick_parser.py.)
+
+
+def parsed(text: str, table=parser.PRECEDENCE) -> str:
+    """The S-expression of *text*'s one statement, parsed with the grammar of *table*."""
+    reader = parser._Parser(prepare_source(text), parser.grammar(table))
+    (statement,) = reader.program().statements
+    return sexpr(statement)
+
+
+def test_the_table_is_tightest_first():
+    assert [assoc for _, assoc in parser.PRECEDENCE] == ["right", "prefix", "left", "left"]
+    assert parser.IMPLICIT in parser.PRECEDENCE[2][0]
+    levels = parser.grammar()
+    assert levels.power == ("^",) and levels.signs == ("+", "-")
+    assert levels.chains == (("+", "-"), ("*", "/"))  # loosest first
+
+
+@pytest.mark.parametrize(
+    "text, default, swapped",
+    [
+        ("1+2*3", "(+ 1 (* 2 3))", "(* (+ 1 2) 3)"),
+        ("a*b-c", "(- (* a b) c)", "(* a (- b c))"),
+        ("2w+1", "(+ (*. 2 w) 1)", "(*. 2 (+ w 1))"),
+        ("-a^2*b", "(* (- (^ a 2)) b)", "(* (- (^ a 2)) b)"),
+    ],
+)
+def test_the_careful_parser_reads_its_levels_from_the_table(text, default, swapped):
+    """Swap the two left rows ('+' tighter than '*') and the careful parse follows."""
+    table = (parser.PRECEDENCE[0], parser.PRECEDENCE[1], parser.PRECEDENCE[3], parser.PRECEDENCE[2])
+    assert parsed(text) == default
+    assert parsed(text, table) == swapped
+
+
+def test_a_second_power_operator_keeps_its_own_symbol():
+    """The right-associative row may hold several operators; each Binary keeps the one
+    written before its right operand."""
+    table = ((("^", "/"), "right"),) + parser.PRECEDENCE[1:]
+    assert parsed("a^b/-c^d", table) == "(^ a (/ b (- (^ c d))))"
+    reader = parser._Parser("2^-3", parser.grammar(table))
+    (tree,) = reader.program().statements
+    assert isinstance(tree, Binary) and isinstance(tree.right, Unary)
+    assert isinstance(tree.right.operand, Num)
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        parser.PRECEDENCE[1:],  # no right-associative row
+        parser.PRECEDENCE[:2],  # no left-associative row
+        (parser.PRECEDENCE[1], parser.PRECEDENCE[0]) + parser.PRECEDENCE[2:],  # signs first
+        parser.PRECEDENCE[:3] + ((("+", "-"), "right"),),  # a right row below the signs
+    ],
+)
+def test_a_table_the_grammar_cannot_follow_is_refused(table):
+    with pytest.raises(ValueError, match="'right', 'prefix', then 'left' rows"):
+        parser.grammar(table)
