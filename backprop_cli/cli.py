@@ -152,7 +152,24 @@ METAVARS = {
 ARGUMENT_METAVARS = {"expr": "PROGRAM", "kind": "MODEL"}
 
 
-class Command(typer.core.TyperCommand):
+class _QuietHelp:
+    """Help whose reader goes away (``backprop grad --help | head -c 10``) ends quietly with
+    0, as every other output does: Typer prints help through a Rich console of its own, whose
+    answer to a closed pipe is exit 1."""
+
+    def format_help(self, ctx, formatter):
+        try:
+            return super().format_help(ctx, formatter)  # type: ignore[misc]  # a Click command's
+        except SystemExit as exc:  # rich.Console.on_broken_pipe, raised handling the closed pipe
+            if not isinstance(exc.__context__, BrokenPipeError):
+                raise
+            from .commands.common import quiet_broken_pipe
+
+            quiet_broken_pipe()
+            raise typer.Exit(0) from None
+
+
+class Command(_QuietHelp, typer.core.TyperCommand):
     """Every backprop command: usage errors, the '-' hint, Ctrl-C, closed pipes, bugs."""
 
     def __init__(self, *args, **kwargs) -> None:
@@ -206,7 +223,7 @@ class Command(typer.core.TyperCommand):
             raise typer.Exit(1) from None
 
 
-class Group(typer.core.TyperGroup):
+class Group(_QuietHelp, typer.core.TyperGroup):
     """The root: its own usage errors (unknown command or option) escaped like the commands'."""
 
     def parse_args(self, ctx, args):
@@ -266,13 +283,25 @@ def _root(
         warnings.filterwarnings("default", category=RuntimeWarning)
 
 
+#: the command modules (backprop_cli/commands/), in the order of the help
+COMMANDS = (
+    "grad",
+    "check",
+    "solve",
+    "descend",
+    "pictures",  # graph
+    "data",
+    "quiz",
+)
+
+
 def _register() -> None:
     """Every command, in the order of the help. A command module that fails to import is an
     error, not a missing command: a broken install must not look like a smaller tool."""
-    from .commands import data, descend, grad, pictures, solve
+    import importlib
 
-    for module in (grad, solve, descend, pictures, data):
-        module.register(app, Command)
+    for name in COMMANDS:
+        importlib.import_module(f".commands.{name}", __package__).register(app, Command)
 
 
 _register()

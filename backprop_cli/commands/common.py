@@ -1,14 +1,13 @@
-"""What every command shares: reading the program, parsing --at, validating numbers,
-the consoles, and the one boundary where errors become messages and exit codes.
+"""What every command shares: reading the program and its starting point, the consoles,
+and the one boundary where errors become messages and exit codes (option text is parsed in
+commands/options/).
 """
 
 from __future__ import annotations
 
 import errno
 import io
-import math
 import os
-import re
 import sys
 from contextlib import contextmanager
 from typing import Iterator
@@ -16,7 +15,7 @@ from typing import Iterator
 import typer
 
 from ..errors import BackpropError, ExitCode, InputError, LimitError
-from ..limits import MAX_ITER, MAX_SOURCE_CHARS, MAX_STDIN_BYTES
+from ..limits import MAX_SOURCE_CHARS, MAX_STDIN_BYTES
 
 LESSON_GRAPH = "x = 2*w + b; y = b + 1; z = x*y"
 LESSON_AT = {"w": 3.0, "b": 4.0}
@@ -161,50 +160,6 @@ def read_program_text(expr: str | None, default: str) -> str:
     return text
 
 
-_DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-
-
-def parse_number(text: str, what: str) -> float:
-    """A finite float from option text, or an InputError saying what is wrong.
-
-    Plain ASCII decimals only (``3``, ``-0.5``, ``.5``, ``1e-3``): Python's ``float`` would
-    also take ``1_0``, non-ASCII digits, ``nan`` and ``inf``, which the language refuses.
-    """
-    t = text.strip()
-    if t.lower().lstrip("+-") in ("nan", "inf", "infinity"):
-        raise InputError(f"{what}: '{text}' is not a finite number")
-    if not _DECIMAL.fullmatch(t):
-        raise InputError(f"{what}: '{text}' is not a number (write it like 3, -0.5, .5 or 1e-3)")
-    value = float(t)
-    if not math.isfinite(value):
-        raise InputError(f"{what}: '{text}' is not a finite number (beyond ±1.8e308)")
-    return value
-
-
-def parse_at(items: list[str] | None, option: str = "--at") -> dict[str, float]:
-    """``--at w=3,b=4`` (repeatable) -> {"w": 3.0, "b": 4.0}."""
-    values: dict[str, float] = {}
-    for item in items or []:
-        for part in item.split(","):
-            part = part.strip()
-            if not part:
-                raise InputError(
-                    f"{option} '{item}': empty assignment; write NAME=VALUE[,NAME=VALUE...]"
-                )
-            if "=" not in part:
-                raise InputError(f"{option} '{part}': expected NAME=VALUE (e.g. {option} w=3,b=4)")
-            name, _, raw = part.partition("=")
-            name = name.strip()
-            if not name:
-                raise InputError(f"{option} '{part}': the name before '=' is missing")
-            if not raw.strip():
-                raise InputError(f"{option} '{part}': the value after '=' is missing")
-            if name in values:
-                raise InputError(f"{option} {name}: '{name}' is given twice; give each name once")
-            values[name] = parse_number(raw, f"{option} {name}")
-    return values
-
-
 def check_names(program, values: dict[str, float], option: str = "--at") -> None:
     """Every name given must be an input variable of the program."""
     from ..core.program import suggest
@@ -240,66 +195,17 @@ def point_with_defaults(
     return values, defaulted
 
 
-def validate(condition: bool, message: str) -> None:
-    if not condition:
-        raise InputError(message)
+def load_point(expr: str | None, at: dict[str, float], of: str | None, quiet: bool):
+    """The program (the argument, stdin for '-', or the lesson's graph) and the point to
+    evaluate it at: --at, the lesson's w = 3, b = 4 for the bare command, 1.0 for a missing
+    value (with a warning unless ``quiet``). Returns (program, values, defaulted names)."""
+    from .. import compile as compile_program
 
-
-# -- the options several commands share (cli.md §16): one declaration, one help, one check.
-# Factories, so that every command gets its own typer.Option object.
-
-AT_HELP = (
-    "Values of the input variables: NAME=VALUE[,NAME=VALUE...]; repeatable. A missing one is 1."
-)
-OF_HELP = "Use this named node as the output (default: the statement nothing reads)."
-MAX_ITER_TEXT = f"{MAX_ITER:_}".replace("_", " ")
-
-
-def at_option():
-    return typer.Option(None, "--at", help=AT_HELP)
-
-
-def of_option():
-    return typer.Option(None, "--of", help=OF_HELP)
-
-
-def json_option():
-    return typer.Option(False, "--json", help="One strict JSON document on stdout.")
-
-
-def jsonl_option():
-    return typer.Option(
-        False,
-        "--jsonl",
-        help="One JSON object per iteration as it is written, then a summary line.",
-    )
-
-
-def quiet_option():
-    return typer.Option(
-        False, "--quiet", "-q", help="Only results and errors (no warnings, no progress)."
-    )
-
-
-def tol_option(criterion: str):
-    """--tol: the tolerance (> 0) of the command's convergence test, named in ``criterion``."""
-    return typer.Option("1e-5", "--tol", help=f"Tolerance > 0: converged when {criterion}.")
-
-
-def max_iter_option(default: int | None, unit: str = "iterations", note: str = ""):
-    """--max-iter; a None default means "derived" (the command says from what in ``note``)."""
-    return typer.Option(
-        default,
-        "--max-iter",
-        help=f"At most this many {unit}{note} (1 to {MAX_ITER_TEXT}).",
-        show_default=default is not None,
-    )
-
-
-def plot_option(what: str = "the run"):
-    return typer.Option(
-        None, "--plot", help=f"Also draw {what} into FILE (.png, .svg or .pdf).", show_default=False
-    )
+    text = read_program_text(expr, LESSON_GRAPH)
+    given = dict(LESSON_AT) if expr is None and not at else at
+    program = compile_program(text, output=of)
+    values, defaulted = point_with_defaults(program, given, quiet)
+    return program, values, defaulted
 
 
 def plot_module(path: str):
@@ -326,21 +232,6 @@ def unwritable(path: str) -> str | None:
     if not os.path.isdir(folder):
         return f"cannot write '{path}': No such file or directory"
     return None
-
-
-def validate_machine_output(json_out: bool, jsonl: bool) -> None:
-    validate(not (json_out and jsonl), "--json and --jsonl cannot be used together")
-
-
-def validate_run_options(tol: str, max_iter: int) -> float:
-    """--tol (finite, > 0; returned as a float) and --max-iter (1 to MAX_ITER: every row of a
-    run is kept for its trace), with the same messages in every command."""
-    tol_value = parse_number(tol, "--tol")
-    validate(tol_value > 0, f"--tol {tol}: must be greater than 0")
-    validate(max_iter >= 1, f"--max-iter {max_iter}: must be at least 1")
-    if max_iter > MAX_ITER:
-        raise LimitError(f"--max-iter {max_iter}: over the limit of {MAX_ITER_TEXT} iterations")
-    return tol_value
 
 
 def print_error(err: BackpropError) -> None:

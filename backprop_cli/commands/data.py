@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 import typer
 
 from ..limits import MAX_DATA_ROWS
-from . import common, help_text
+from . import common, help_text, options
+
+if TYPE_CHECKING:
+    from .options.data import DataOptions
 
 FORMULAS = (
     "Data sets (columns x, y; ε ~ N(0, 1); numpy's PCG64 generator seeded with --seed, so the "
@@ -56,34 +59,41 @@ def register(app: typer.Typer, command_cls) -> None:
         output: Optional[str] = typer.Option(
             None, "--output", "-o", help="Write the CSV to this file."
         ),
-        json_mode: bool = common.json_option(),
-        quiet: bool = common.quiet_option(),
+        json_mode: bool = options.json_option(),
+        quiet: bool = options.quiet_option(),
     ) -> None:
+        from .options.data import DataOptions
+
         with common.boundary(json_mode, "backprop.data/1"):
-            from ..data import check_finite, csv_pieces, data_spec
+            run(DataOptions.parse(
+                kind=kind, n=n, seed=seed, noise=noise, param=param, output=output,
+                json_out=json_mode, quiet=quiet,
+            ))  # fmt: skip
 
-            sigma = common.parse_number(noise, "--noise") if noise is not None else None
-            params = common.parse_at(param, "--param")
-            spec = data_spec(kind, n, seed, sigma, params)
-            check_finite(spec)  # exit 2 before anything is written
-            if output is not None:
-                write_atomically(output, csv_pieces(spec))
-            if json_mode:
-                from ..render.data import emit_data_document
 
-                emit_data_document(spec, output)
-                return
-            if output is None:
-                import sys
+def run(opts: DataOptions) -> None:
+    """Check the data set's options (exit 2 before anything is written), then write the CSV
+    to --output (whole or not at all) or stdout, or describe it in a JSON document."""
+    from ..data import check_finite, csv_pieces, data_spec
 
-                for piece in csv_pieces(spec):
-                    sys.stdout.write(piece)
-                sys.stdout.flush()
-                return
-            if not quiet:
-                from ..render.data import wrote_line
+    spec = data_spec(opts.kind, opts.n, opts.seed, opts.noise, opts.params)
+    check_finite(spec)  # exit 2 before anything is written
+    if opts.output is not None:
+        write_atomically(opts.output, csv_pieces(spec))
+    if opts.json_out:
+        from ..render.data import emit_data_document
 
-                common.stderr_console().print(wrote_line(n, output))
+        emit_data_document(spec, opts.output)
+    elif opts.output is None:
+        import sys
+
+        for piece in csv_pieces(spec):
+            sys.stdout.write(piece)
+        sys.stdout.flush()
+    elif not opts.quiet:
+        from ..render.data import wrote_line
+
+        common.stderr_console().print(wrote_line(opts.n, opts.output))
 
 
 def write_atomically(output: str, pieces) -> None:

@@ -1,65 +1,51 @@
-"""`backprop descend`: gradient descent with a trace, optimizers and learning-rate sweeps."""
+"""`backprop descend`: gradient descent with a trace, optimizers and learning-rate sweeps.
+
+The declarations of every option (with --data too), parsed into one
+:class:`~.options.descend.DescendOptions`; descent on the loss runs here, fitting to a data
+set in commands/descend_data.py.
+"""
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import TYPE_CHECKING, Any, List, Optional
 
 import typer
 
 from .. import interrupt
 from ..errors import ExitCode
-from . import common, help_text
-from . import descend_data as dd
+from . import common, help_text, options
+
+if TYPE_CHECKING:
+    from .options.descend import DescendOptions
 
 LESSON_LOSS = "(x - 1)^2 + 0.001"
-DEFAULT_MAX_ITER = 10_000
 LESSON_X0 = 0.2
 
-
-def _etas(text: str | None, optimizer: str) -> list[float]:
-    from ..engines.descend import eta_values
-    from ..engines.optimizers import OPTIMIZERS
-
-    if text is None:
-        return [OPTIMIZERS[optimizer].default_eta]
-    pieces = text.split(":") if ":" in text else text.split(",")
-    for piece in pieces[:2] if ":" in text else pieces:  # a range's COUNT is checked below
-        if piece.strip():
-            common.parse_number(piece, f"--eta {text}")
-    try:
-        etas = eta_values(text)
-    except ValueError as exc:
-        msg = str(exc)
-        if "could not convert" in msg:
-            msg = f"'{text}' is not a number, a list a,b,c or a range START:STOP:COUNT"
-        common.validate(False, f"--eta {msg}")
-    for eta in etas:
-        common.validate(eta == eta and abs(eta) != float("inf"), f"--eta {text}: every η must be a finite number")
-        common.validate(eta > 0, f"--eta {text}: every η must be greater than 0 (got {eta:g})")
-    return etas
-
-
-HYPER_FLAGS = {"beta": "--momentum", "beta1": "--beta1", "beta2": "--beta2", "rho": "--rho", "epsilon": "--epsilon"}
-
-
-def hyperparameters(optimizer: str, given: dict[str, str | None]) -> dict[str, float]:
-    """The optimizer's hyperparameters from their option texts (None: not given), checked:
-    each must apply to the optimizer; ε > 0, the others in [0, 1). Also used by --data."""
-    from ..engines.optimizers import HYPERPARAMETERS
-
-    hyper = {}
-    for key, text in given.items():
-        if text is None:
-            continue
-        flag = HYPER_FLAGS[key]
-        common.validate(key in HYPERPARAMETERS[optimizer], f"{flag} does not apply to --optimizer {optimizer}")
-        value = common.parse_number(text, flag)
-        if key == "epsilon":
-            common.validate(value > 0, f"--epsilon {text}: must be greater than 0")
-        else:
-            common.validate(0 <= value < 1, f"{flag} {text}: must be in [0, 1)")
-        hyper[key] = value
-    return hyper
+DATA_HELP = (
+    "Fit to a data set (CSV with a header row, .npz, or .npy with named fields): columns named "
+    "like variables feed them sample by sample, the other variables are the parameters descent "
+    "fits, and the loss is the --reduce (mean) of the output over the samples."
+)
+COLUMN_HELP = (
+    "With --data: feed VARIABLE from a differently named column, VARIABLE=COLUMN; repeatable."
+)
+BATCH_HELP = "With --data: samples per update (default: all = full batch; 1 = stochastic)."
+EPOCHS_HELP = (
+    "With --data: train for this many passes over the data (a budget: spending it is status "
+    "completed, exit 0; --tol and --until-loss may stop it earlier)."
+)
+SHUFFLE_HELP = (
+    "With --data and mini-batches: a fresh random order every epoch (seeded by --seed); "
+    "default --shuffle."
+)
+SEED_HELP = (
+    "With --data: seed of the shuffling order (numpy Generator); same seed, same run. Default 0."
+)
+LOG_HELP = (
+    "With --data: epoch, one row per epoch (whole-data loss; the default), or step, one per "
+    "update (batch loss)."
+)
+REDUCE_HELP = "With --data: mean (the default) or sum of the output over the samples."
 
 
 def register(app: typer.Typer, command_cls) -> None:
@@ -77,8 +63,8 @@ def register(app: typer.Typer, command_cls) -> None:
             "Δ = −η·g/(√Σg² + ε) (η 0.1, ε 1e-8); rmsprop Δ = −η·g/(√E + ε), E ← ρ·E + (1−ρ)·g² "
             "(η 0.01, ρ 0.9, ε 1e-8); adam, bias-corrected (η 0.01, β1 0.9, β2 0.999, ε 1e-8); "
             "newton Δ = −η·f'/f'' or −η·H⁻¹g with exact second derivatives (η 1). "
-            "--eta a,b,c or START:STOP:COUNT runs a learning-rate sweep (runs vectorised with "
-            "numpy) and prints one comparison table; a sweep exits 0 once every run is classified.",
+            "--eta a,b,c or START:STOP:COUNT runs a learning-rate sweep (one run "
+            "per η) and prints one comparison table; a sweep exits 0 once every run is classified.",
         ),
     )
     def descend(
@@ -91,172 +77,158 @@ def register(app: typer.Typer, command_cls) -> None:
             show_default=False,
         ),  # fmt: skip
         x0: Optional[str] = typer.Option(None, "--x0", help="Start of the only variable (one-variable functions)."),
-        at: Optional[List[str]] = common.at_option(),
-        of: Optional[str] = common.of_option(),
+        at: Optional[List[str]] = options.at_option(),
+        of: Optional[str] = options.of_option(),
         optimizer: str = typer.Option("sgd", "--optimizer", help="sgd, momentum, nesterov, adagrad, rmsprop, adam or newton."),
         momentum: Optional[str] = typer.Option(None, "--momentum", help="β for momentum and nesterov (default 0.9)."),
         beta1: Optional[str] = typer.Option(None, "--beta1", help="Adam's β1 (default 0.9)."),
         beta2: Optional[str] = typer.Option(None, "--beta2", help="Adam's β2 (default 0.999)."),
         rho: Optional[str] = typer.Option(None, "--rho", help="RMSProp's ρ (default 0.9)."),
         epsilon: Optional[str] = typer.Option(None, "--epsilon", help="ε for adagrad, rmsprop, adam (default 1e-8)."),
-        tol: str = common.tol_option("every |∂loss/∂v| < TOL"),
+        tol: str = options.tol_option("every |∂loss/∂v| < TOL"),
         until_loss: Optional[str] = typer.Option(None, "--until-loss", help="Also converged as soon as the loss < L."),
-        max_iter: Optional[int] = common.max_iter_option(
+        max_iter: Optional[int] = options.max_iter_option(
             None, "steps", " (default 10 000; with --data --epochs N, what N epochs need)"
         ),
         show_all: bool = typer.Option(False, "--all", help="Show every iteration (default: first and last rows)."),
-        json_out: bool = common.json_option(),
-        jsonl: bool = common.jsonl_option(),
-        quiet: bool = common.quiet_option(),
-        plot: Optional[str] = common.plot_option("the run (or sweep)"),
-        data: Optional[str] = typer.Option(None, "--data", help=dd.DATA_HELP),
-        column: Optional[List[str]] = typer.Option(None, "--column", help=dd.COLUMN_HELP),
-        reduce: Optional[str] = typer.Option(None, "--reduce", help=dd.REDUCE_HELP, show_default=False),
-        batch_size: Optional[int] = typer.Option(None, "--batch-size", help=dd.BATCH_HELP, show_default=False),
-        epochs: Optional[int] = typer.Option(None, "--epochs", help=dd.EPOCHS_HELP, show_default=False),
+        json_out: bool = options.json_option(),
+        jsonl: bool = options.jsonl_option(),
+        quiet: bool = options.quiet_option(),
+        plot: Optional[str] = options.plot_option("the run (or sweep)"),
+        data: Optional[str] = typer.Option(None, "--data", help=DATA_HELP),
+        column: Optional[List[str]] = typer.Option(None, "--column", help=COLUMN_HELP),
+        reduce: Optional[str] = typer.Option(None, "--reduce", help=REDUCE_HELP, show_default=False),
+        batch_size: Optional[int] = typer.Option(None, "--batch-size", help=BATCH_HELP, show_default=False),
+        epochs: Optional[int] = typer.Option(None, "--epochs", help=EPOCHS_HELP, show_default=False),
         shuffle: Optional[bool] = typer.Option(
-            None, "--shuffle/--no-shuffle", help=dd.SHUFFLE_HELP, show_default=False
+            None, "--shuffle/--no-shuffle", help=SHUFFLE_HELP, show_default=False
         ),
-        seed: Optional[int] = typer.Option(None, "--seed", help=dd.SEED_HELP, show_default=False),
-        log: Optional[str] = typer.Option(None, "--log", help=dd.LOG_HELP, show_default=False),
+        seed: Optional[int] = typer.Option(None, "--seed", help=SEED_HELP, show_default=False),
+        log: Optional[str] = typer.Option(None, "--log", help=LOG_HELP, show_default=False),
     ) -> None:
         from ..render.descend import DESCEND_SCHEMA, SWEEP_SCHEMA
+        from .options.descend import DescendOptions
 
-        machine = json_out or jsonl
-        if data is not None:  # fitting to a data set: commands/descend_data.py, engines/train.py
-            with common.boundary(machine, DESCEND_SCHEMA):
-                dd.run_data_command(
-                    expr=expr, eta=eta, x0=x0, at=at, of=of, optimizer=optimizer,
-                    hyper_text={"beta": momentum, "beta1": beta1, "beta2": beta2, "rho": rho, "epsilon": epsilon},
-                    tol=tol, until_loss=until_loss, max_iter=max_iter, show_all=show_all, json_out=json_out,
-                    jsonl=jsonl, quiet=quiet, plot=plot, data=data, column=column,
-                    reduce="mean" if reduce is None else reduce, batch_size=batch_size, epochs=epochs,
-                    shuffle=True if shuffle is None else shuffle, seed=0 if seed is None else seed,
-                    log="epoch" if log is None else log,
-                )  # fmt: skip
-            return
-        schema = SWEEP_SCHEMA if eta is not None and ("," in eta or ":" in eta) else DESCEND_SCHEMA
-        with common.boundary(machine, schema):
-            _no_data_options(
-                column=column, reduce=reduce, batch_size=batch_size, epochs=epochs,
-                shuffle=shuffle, seed=seed, log=log,
+        sweep = data is None and options.is_sweep(eta)
+        with common.boundary(json_out or jsonl, SWEEP_SCHEMA if sweep else DESCEND_SCHEMA):
+            opts = DescendOptions.parse(
+                expr=expr, eta=eta, x0=x0, at=at, of=of, optimizer=optimizer,
+                hyper={"beta": momentum, "beta1": beta1, "beta2": beta2, "rho": rho, "epsilon": epsilon},
+                tol=tol, until_loss=until_loss, max_iter=max_iter, show_all=show_all, json_out=json_out,
+                jsonl=jsonl, quiet=quiet, plot=plot, data=data, column=column, reduce=reduce,
+                batch_size=batch_size, epochs=epochs, shuffle=shuffle, seed=seed, log=log,
             )  # fmt: skip
-            run_command(
-                expr, eta, x0, at, of, optimizer, momentum, beta1, beta2, rho, epsilon, tol, until_loss,
-                DEFAULT_MAX_ITER if max_iter is None else max_iter, show_all, json_out, jsonl, quiet, plot,
-            )  # fmt: skip
+            if opts.fit is None:
+                run(opts)
+            else:
+                from . import descend_data
+
+                descend_data.run(opts)
 
 
-def _no_data_options(**given) -> None:
-    """Without --data the data options would be silently ignored: refuse them (exit 2). Each
-    is None unless given (their defaults are applied in the --data path)."""
-    flag = {"shuffle": "--shuffle/--no-shuffle"}
-    flags = [
-        flag.get(name, f"--{name.replace('_', '-')}")
-        for name, value in given.items()
-        if value not in (None, [])
-    ]
-    common.validate(not flags, f"{', '.join(flags)}: only with --data FILE (there is no data set to fit)")
+def run(opts: DescendOptions) -> None:
+    """Descend (or sweep η) from the start the options give, show the run, draw it with
+    --plot, and exit 1 unless it converged (a sweep exits 0 once every run is classified)."""
+    from ..engines.descend import descend, sweep
 
+    plot = common.plot_module(opts.plot) if opts.plot is not None else None  # before any work
+    program, start = _program_and_start(opts)
+    assert opts.max_iter is not None  # filled in for descent on the loss
+    settings: dict[str, Any] = {
+        "tol": opts.tol, "until_loss": opts.until_loss, "max_iter": opts.max_iter, "hyper": opts.hyper,
+    }  # fmt: skip
+    show_progress = common.wants_progress(opts.machine, opts.quiet, opts.max_iter)
+    with common.progress_bar(show_progress, opts.max_iter, "descending") as tick, interrupt.deferred():
+        if opts.sweep:
+            runs = sweep(program, start, opts.optimizer.value, list(opts.etas), **settings, progress=tick)
+        else:
+            runs = [descend(program, start, opts.optimizer.value, opts.etas[0], **settings, progress=tick)]
+    if opts.sweep:
+        _show_sweep(runs, opts)
+        if plot is not None:
+            from ..render.descend import sweep_document
 
-def run_command(expr, eta, x0, at, of, optimizer, momentum, beta1, beta2, rho, epsilon, tol, until_loss,
-                max_iter, show_all, json_out, jsonl, quiet, plot) -> None:  # fmt: skip
-    import itertools
-    import sys
-
-    from ..engines.optimizers import OPTIMIZERS
-
-    machine = json_out or jsonl
-    common.validate_machine_output(json_out, jsonl)
-    common.validate(
-        optimizer in OPTIMIZERS, f"--optimizer '{optimizer}': use one of {', '.join(OPTIMIZERS)}"
-    )
-    etas = _etas(eta, optimizer)
-    is_sweep = eta is not None and ("," in eta or ":" in eta)
-    tol_value = common.validate_run_options(tol, max_iter)
-    until = common.parse_number(until_loss, "--until-loss") if until_loss is not None else None
-    hyper = hyperparameters(
-        optimizer, {"beta": momentum, "beta1": beta1, "beta2": beta2, "rho": rho, "epsilon": epsilon}
-    )
-    common.validate(not (x0 is not None and at), "give the start with --x0 or with --at, not both")
-    plotter = None
+            plot.plot_sweep(sweep_document(runs), opts.plot)
+        return
+    _show_run(runs[0], opts)
     if plot is not None:
-        module = common.plot_module(plot)
-        plotter = module.plot_sweep if is_sweep else module.plot_descend
+        from ..render.descend import descend_document
 
+        plot.plot_descend(descend_document(runs[0]), opts.plot, runs[0].program)
+    _exit_unless_converged(runs[0])
+
+
+def _program_and_start(opts: DescendOptions):
+    """The loss (the argument, stdin, or the lesson's) and where descent starts: --x0 for a
+    function of one variable, else --at (the lesson's x = 0.2 for the bare command), a
+    missing variable at 1.0 with a warning."""
     from .. import compile as compile_program
 
-    text = common.read_program_text(expr, LESSON_LOSS)
-    program = compile_program(text, output=of)
-    common.validate(bool(program.variables), "the loss has no variables: there is nothing to descend on")
-    if x0 is not None:
-        common.validate(
+    program = compile_program(common.read_program_text(opts.expr, LESSON_LOSS), output=opts.of)
+    options.validate(bool(program.variables), "the loss has no variables: there is nothing to descend on")
+    if opts.x0 is not None:
+        options.validate(
             len(program.variables) == 1,
             f"--x0 needs a function of exactly one variable; this one has {len(program.variables)} "
             f"({', '.join(program.variables)}): use --at NAME=VALUE",
         )
-        start = {program.variables[0]: common.parse_number(x0, "--x0")}
+        return program, {program.variables[0]: opts.x0}
+    given = {"x": LESSON_X0} if opts.expr is None and not opts.at else opts.at
+    start, _ = common.point_with_defaults(program, given, opts.quiet or opts.machine)
+    return program, start
+
+
+def _show_sweep(runs: list, opts: DescendOptions) -> None:
+    """A sweep: one JSON document (streamed with --json, one line with --jsonl) or the
+    comparison tables and their summary."""
+    from ..render import descend as view
+    from ..render.jsonout import emit, emit_stream
+
+    if opts.json_out:
+        emit_stream(view.sweep_document(runs, stream=True))
+    elif opts.jsonl:
+        emit(view.sweep_document(runs))
     else:
-        given_at = common.parse_at(at)
-        if expr is None and not at:
-            given_at = {"x": LESSON_X0}
-        start, _ = common.point_with_defaults(program, given_at, quiet or machine)
+        console = common.stdout_console()
+        for table in view.sweep_tables(runs, console.width):
+            console.print(table)
+        console.print(view.sweep_summary(runs))
 
-    from ..engines.descend import descend as run_descend
-    from ..engines.descend import sweep
 
-    show_progress = common.wants_progress(machine, quiet, max_iter)
-    with common.progress_bar(show_progress, max_iter, "descending") as tick, interrupt.deferred():
-        if is_sweep:
-            runs = sweep(
-                program, start, optimizer, etas,
-                tol=tol_value, until_loss=until, max_iter=max_iter, hyper=hyper, progress=tick,
-            )  # fmt: skip
-        else:
-            run = run_descend(
-                program, start, optimizer, etas[0],
-                tol=tol_value, until_loss=until, max_iter=max_iter, hyper=hyper, progress=tick,
-            )  # fmt: skip
+def _show_run(run, opts: DescendOptions) -> None:
+    """One run: its rows as JSON lines, as one streamed JSON document (memory: one row), or
+    as tables (every row with --all, as plain lines past STREAM_FROM) and the summary."""
+    import itertools
+    import sys
 
     from ..render import descend as view
     from ..render.jsonout import emit, emit_line, emit_stream
 
-    # --json streams its rows (memory: one row); only a plot holds the whole document
-    if is_sweep:
-        if json_out:
-            emit_stream(view.sweep_document(runs, stream=True))
-        elif jsonl:
-            emit(view.sweep_document(runs))  # --jsonl: the sweep is one line
-        else:
-            console = common.stdout_console()
-            for table in view.sweep_tables(runs, console.width):
-                console.print(table)
-            console.print(view.sweep_summary(runs))
-        if plotter is not None:
-            plotter(view.sweep_document(runs), plot)
-        return
-
-    if jsonl:
+    if opts.jsonl:
         for block in view.jsonl_iterations(run):
             emit_line(block)
         emit(view.jsonl_summary(run))
-    elif json_out:
-        doc, tail = view.streamed_document(run)
-        emit_stream(doc, tail)
+        return
+    if opts.json_out:
+        emit_stream(*view.streamed_document(run))
+        return
+    console = common.stdout_console()
+    if opts.show_all and len(run) > view.STREAM_FROM:  # bounded memory: plain lines as built
+        lines = view.streamed_table(run)
+        while chunk := list(itertools.islice(lines, 4096)):
+            sys.stdout.write("\n".join(chunk) + "\n")
+        sys.stdout.flush()
     else:
-        console = common.stdout_console()
-        if show_all and len(run) > view.STREAM_FROM:  # bounded memory: plain lines as built
-            lines = view.streamed_table(run)
-            while chunk := list(itertools.islice(lines, 4096)):
-                sys.stdout.write("\n".join(chunk) + "\n")
-            sys.stdout.flush()
-        else:
-            for table in view.descend_tables(run, show_all, console.width):
-                console.print(table)
-        for line in view.summary_lines(run):
-            console.print(line)
-    if plotter is not None:
-        plotter(view.descend_document(run), plot)
+        for table in view.descend_tables(run, opts.show_all, console.width):
+            console.print(table)
+    for line in view.summary_lines(run):
+        console.print(line)
+
+
+def _exit_unless_converged(run) -> None:
+    """Exit 130 for an interrupted run, 1 with its message for any other status but converged."""
+    import sys
+
     if run.status == "interrupted":
         sys.stderr.write("interrupted\n")
         sys.stderr.flush()

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
-from ..errors import BackpropError, ExitCode, InputError, OutputError
-from . import common, help_text
-from .grad import EXPR_HELP, _load
+from ..errors import BackpropError, ExitCode, OutputError
+from . import common, help_text, options
+from .grad import EXPR_HELP
+
+if TYPE_CHECKING:
+    from .options.graph import GraphOptions
 
 GRAPH_SCHEMA = "backprop.graph/1"
-FORMATS = ("tree", "dot", "mermaid")
-TEXT_SUFFIXES = {
-    ".dot": "dot",
-    ".gv": "dot",
-    ".mmd": "mermaid",
-    ".mermaid": "mermaid",
-    ".txt": "tree",
-}
-RENDERED_SUFFIXES = (".svg", ".png", ".pdf")
 DOT_TIMEOUT = 60  # seconds for the Graphviz `dot` program
 
 
@@ -26,21 +22,6 @@ class GraphvizError(BackpropError):
 
     exit_code = ExitCode.FAILED
     kind = "graphviz_error"
-
-
-def output_kind(path: str) -> str:
-    """'dot' / 'mermaid' / 'tree' (text written as is) or 'svg' / 'png' / 'pdf' (through dot)."""
-    import os
-
-    suffix = os.path.splitext(path)[1].lower()
-    if suffix in TEXT_SUFFIXES:
-        return TEXT_SUFFIXES[suffix]
-    if suffix in RENDERED_SUFFIXES:
-        return suffix[1:]
-    known = ", ".join(list(TEXT_SUFFIXES) + list(RENDERED_SUFFIXES))
-    raise InputError(
-        f"--output '{path}': unknown file type '{suffix or '(none)'}'; use one of {known}"
-    )
 
 
 def render_with_dot(source: str, fmt: str, timeout: float = DOT_TIMEOUT) -> bytes:
@@ -126,8 +107,8 @@ def register(app: typer.Typer, command_cls) -> None:
     )
     def graph(
         expr: str | None = typer.Argument(None, help=EXPR_HELP, show_default=False),
-        at: list[str] | None = common.at_option(),
-        of: str | None = common.of_option(),
+        at: list[str] | None = options.at_option(),
+        of: str | None = options.of_option(),
         fmt: str | None = typer.Option(
             None, "--format", "-f", help="tree (default), dot or mermaid.", show_default=False
         ),
@@ -138,57 +119,66 @@ def register(app: typer.Typer, command_cls) -> None:
             help="Write to FILE (.dot .gv .mmd .txt .svg .png .pdf).",
             show_default=False,
         ),
-        json_out: bool = common.json_option(),
-        quiet: bool = common.quiet_option(),
+        json_out: bool = options.json_option(),
+        quiet: bool = options.quiet_option(),
     ) -> None:
+        from .options.graph import GraphOptions
+
         with common.boundary(json_out, GRAPH_SCHEMA):
-            common.validate(
-                fmt is None or fmt in FORMATS, f"--format '{fmt}': use one of {', '.join(FORMATS)}"
-            )
-            kind = output_kind(output) if output is not None else None
-            if output is not None and common.unwritable(output):
-                raise OutputError(common.unwritable(output))  # type: ignore[arg-type]  # not None: tested
-            if kind is not None and fmt is not None:
-                source_kind = "dot" if kind in ("svg", "png", "pdf") else kind
-                common.validate(
-                    fmt == source_kind,
-                    f"--format {fmt} does not match --output '{output}' (the extension means {source_kind})",
-                )
-            program, values, defaulted = _load(expr, at, of, quiet or json_out)
-            from ..engines.gradient import gradient_report
-            from ..render import diagram
+            run(GraphOptions.parse(
+                expr=expr, at=at, of=of, fmt=fmt, output=output, json_out=json_out, quiet=quiet
+            ))  # fmt: skip
 
-            report = gradient_report(program, values, defaulted)
-            chosen = fmt or ("dot" if kind in ("svg", "png", "pdf") else kind) or "tree"
-            text: str | None  # None only with neither --output nor --json
-            if chosen == "dot":
-                text = diagram.to_dot(report)
-            elif chosen == "mermaid":
-                text = diagram.to_mermaid(report)
-            else:
-                text = tree_text(report) if (output is not None or json_out) else None
-            if output is not None:
-                data = (
-                    render_with_dot(text, kind)  # type: ignore[arg-type]  # with --output, a str
-                    if kind in ("svg", "png", "pdf")
-                    else text.encode("utf-8")  # type: ignore[union-attr]  # with --output, a str
-                )
-                write_file(output, data)
-                if not (quiet or json_out):
-                    from rich.markup import escape
 
-                    common.stderr_console().print(f"wrote {escape(output)} ({len(data)} bytes)")
-            if json_out:
-                from ..render.jsonout import emit
+def run(opts: GraphOptions) -> None:
+    """The graph as a tree, DOT or Mermaid: on stdout, into --output (rendered by Graphviz
+    for .svg/.png/.pdf), or in a JSON document with the nodes and edges."""
+    from ..engines.gradient import gradient_report
 
-                emit(graph_document(report, chosen, text, output))
-                return
-            if output is not None:
-                return
-            if text is not None:
-                import sys
+    program, values, defaulted = common.load_point(opts.expr, opts.at, opts.of, opts.quiet or opts.json_out)
+    report = gradient_report(program, values, defaulted)
+    text = _source(report, opts.format, opts.output is not None or opts.json_out)
+    if opts.output is not None:
+        _write(opts, text)
+    if opts.json_out:
+        from ..render.jsonout import emit
 
-                sys.stdout.write(text)
-                sys.stdout.flush()
-            else:
-                common.stdout_console().print(diagram.to_tree(report))
+        emit(graph_document(report, opts.format, text, opts.output))
+    elif opts.output is None:
+        _print(report, text)
+
+
+def _source(report, chosen: str, needed: bool) -> str | None:
+    """The text of the picture in format ``chosen``; the tree's only when ``needed`` (a file
+    or JSON: the terminal gets Rich's tree drawn directly)."""
+    from ..render import diagram
+
+    if chosen == "dot":
+        return diagram.to_dot(report)
+    if chosen == "mermaid":
+        return diagram.to_mermaid(report)
+    return tree_text(report) if needed else None
+
+
+def _write(opts: GraphOptions, text: str | None) -> None:
+    """--output: the source as is, or rendered by Graphviz; "wrote …" on stderr."""
+    assert opts.output is not None and opts.output_kind is not None and text is not None
+    data = render_with_dot(text, opts.output_kind) if opts.through_dot else text.encode("utf-8")
+    write_file(opts.output, data)
+    if not (opts.quiet or opts.json_out):
+        from rich.markup import escape
+
+        common.stderr_console().print(f"wrote {escape(opts.output)} ({len(data)} bytes)")
+
+
+def _print(report, text: str | None) -> None:
+    """The picture on stdout: the source text, or the tree drawn by Rich."""
+    if text is not None:
+        import sys
+
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        from ..render import diagram
+
+        common.stdout_console().print(diagram.to_tree(report))

@@ -1,13 +1,17 @@
-"""`backprop solve`: declarations plus one call to the solve engine and its renderers."""
+"""`backprop solve`: declarations, one :class:`~.options.solve.SolveOptions`, and one call
+to the solve engine and its renderers."""
 
 from __future__ import annotations
 
 import sys
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 import typer
 
-from . import common, help_text
+from . import common, help_text, options
+
+if TYPE_CHECKING:
+    from .options.solve import SolveOptions
 
 LESSON_TARGET = 60.0
 LESSON_VARY = ("b",)
@@ -38,22 +42,7 @@ def lesson_note(
     """The one line on stderr for the lesson's graph: which of its starting values and
     target stand in for missing ones, and — when another rule is used — that the lesson's
     hand method is freeze (∂out/∂b held at its first value) and how to get it."""
-    parts = []
-    if from_lesson or target:
-        said = []
-        if from_lesson:
-            said.append("starting at " + ", ".join(f"{k} = {v:g}" for k, v in from_lesson.items()))
-        if target:
-            said.append(f"target {LESSON_TARGET:g}")
-        options = [o for o, missing in (("--at", from_lesson), ("--target", target)) if missing]
-        them = "them" if len(from_lesson) + bool(target) > 1 else "it"
-        parts.append(
-            "this is the lesson's graph: "
-            + " with ".join(said)
-            + f" (set {them} with {' and '.join(options)})"
-        )
-    else:
-        parts.append("this is the lesson's graph")
+    parts = [_lesson_values(from_lesson, target)]
     vary = list(LESSON_VARY)
     held = f"∂{out}/∂b held at its first value"
     if gradient != "freeze" and varied != vary:
@@ -70,15 +59,18 @@ def lesson_note(
     return "note: " + "; ".join(parts)
 
 
-def _vary_names(items: list[str] | None) -> list[str]:
-    """``--vary b --vary w`` or ``--vary b,w``."""
-    names: list[str] = []
-    for item in items or []:
-        for part in item.split(","):
-            part = part.strip()
-            common.validate(bool(part), f"--vary '{item}': empty name; write --vary NAME[,NAME...]")
-            names.append(part)
-    return names
+def _lesson_values(from_lesson: dict[str, float], target: bool) -> str:
+    """The note's first part: the lesson's graph, and the lesson's values it stands in."""
+    if not (from_lesson or target):
+        return "this is the lesson's graph"
+    said = []
+    if from_lesson:
+        said.append("starting at " + ", ".join(f"{k} = {v:g}" for k, v in from_lesson.items()))
+    if target:
+        said.append(f"target {LESSON_TARGET:g}")
+    flags = [o for o, missing in (("--at", from_lesson), ("--target", target)) if missing]
+    them = "them" if len(from_lesson) + bool(target) > 1 else "it"
+    return "this is the lesson's graph: " + " with ".join(said) + f" (set {them} with {' and '.join(flags)})"
 
 
 def register(app: typer.Typer, command_cls) -> None:
@@ -116,8 +108,8 @@ def register(app: typer.Typer, command_cls) -> None:
             "--vary",
             help="Input variable(s) to change; repeatable or comma-separated. Default: all of them.",
         ),
-        at: Optional[List[str]] = common.at_option(),
-        of: Optional[str] = common.of_option(),
+        at: Optional[List[str]] = options.at_option(),
+        of: Optional[str] = options.of_option(),
         split: str = typer.Option(
             "even",
             "--split",
@@ -126,121 +118,134 @@ def register(app: typer.Typer, command_cls) -> None:
         gradient: str = typer.Option(
             "refresh", "--gradient", help="refresh (Newton) or freeze (first partials reused)."
         ),
-        tol: str = common.tol_option("|error| < TOL"),
-        max_iter: int = common.max_iter_option(100, "updates"),
-        json_out: bool = common.json_option(),
-        jsonl: bool = common.jsonl_option(),
-        quiet: bool = common.quiet_option(),
-        plot: Optional[str] = common.plot_option(),
+        tol: str = options.tol_option("|error| < TOL"),
+        max_iter: int = options.max_iter_option(100, "updates"),
+        json_out: bool = options.json_option(),
+        jsonl: bool = options.jsonl_option(),
+        quiet: bool = options.quiet_option(),
+        plot: Optional[str] = options.plot_option(),
     ) -> None:
         from ..render.solve import SOLVE_SCHEMA
+        from .options.solve import SolveOptions
 
-        machine = json_out or jsonl
-        with common.boundary(machine, SOLVE_SCHEMA):  # --jsonl: the error is one JSON line
-            common.validate_machine_output(json_out, jsonl)
-            common.validate(
-                split in ("even", "gradient"), f"--split '{split}': use even or gradient"
-            )
-            common.validate(
-                gradient in ("refresh", "freeze"), f"--gradient '{gradient}': use refresh or freeze"
-            )
-            tol_value = common.validate_run_options(tol, max_iter)
-            target_value = None if target is None else common.parse_number(target, "--target")
-            given = common.parse_at(at)
-            names = _vary_names(vary)
-            plot_solve = common.plot_module(plot).plot_solve if plot is not None else None
-
-            from .. import compile as compile_program
-            from ..engines.gradient import output_symbol
-            from ..engines.solve import Iteration, check_vary, iterate, make_run
-
-            text = common.read_program_text(expr, common.LESSON_GRAPH)
-            program = compile_program(text, output=of)
-            lesson = expr is None or is_lesson_graph(program)
-            common.validate(
-                lesson or target_value is not None,
-                "--target is required: the value the output should reach",
-            )
-            # the lesson's graph: its missing starting values and target are the lesson's
-            from_lesson = {k: v for k, v in common.LESSON_AT.items() if k not in given}
-            if lesson:
-                given = {**from_lesson, **given}
-            if expr is None and not names:
-                names = list(LESSON_VARY)
-            start, defaulted = common.point_with_defaults(program, given, quiet or machine)
-            varied = check_vary(program, names)
-            symbol = output_symbol(program)
-            if lesson and not (quiet or machine):
-                if expr is None:  # the bare command: the lesson's values are its documented default
-                    from_lesson = {}
-                note = lesson_note(
-                    from_lesson, expr is not None and target_value is None, gradient,
-                    list(varied), symbol,
-                )  # fmt: skip
-                if note:
-                    sys.stderr.write(note + "\n")
-                    sys.stderr.flush()
-            if target_value is None:
-                target_value = LESSON_TARGET
-
-            records = iterate(
-                program, start, target_value, varied,
-                split=split, gradient=gradient, tol=tol_value, max_iter=max_iter,
-            )  # fmt: skip
-            setup = (program, start, target_value, varied, split, gradient, tol_value, max_iter)
-            if json_out and plot_solve is None:  # rows written as they come, none kept
-                from ..render.solve import emit_streaming
-
-                # the setup only: a run with no rows and, deliberately, no result yet
-                res = emit_streaming(make_run(*setup, (), None), records, defaulted, symbol)  # type: ignore[arg-type]
-                _fail_unless_converged(res)
-                return
-            # rows kept: the table (and the plot) need them all; --jsonl writes them as they come
-            rows, res = [], None
-            if jsonl:
-                from ..render.jsonout import emit
-                from ..render.solve import jsonl_iteration
-            show_progress = common.wants_progress(machine, quiet, max_iter)
-            with common.progress_bar(show_progress, max_iter, "solving") as tick:
-                for rec in records:
-                    if isinstance(rec, Iteration):
-                        rows.append(rec)
-                        if jsonl:
-                            emit(jsonl_iteration(rec))
-                        elif tick is not None and rec.iteration % 256 == 0:
-                            tick(rec.iteration)
-                    else:
-                        res = rec
-            run = make_run(*setup, rows, res)
-            if jsonl:
-                from ..render.solve import jsonl_summary
-
-                emit(jsonl_summary(run, defaulted, symbol))
-            elif json_out:
-                from ..render.jsonout import emit
-                from ..render.solve import solve_document
-
-                emit(solve_document(run, defaulted, symbol))
-            else:
-                from ..render.solve import print_summary, solve_tables
-
-                console = common.stdout_console()
-                if rows:
-                    for table in solve_tables(run, symbol, console.width):
-                        console.print(table)
-                print_summary(console, run, symbol, defaulted)
-            if plot_solve is not None:
-                from ..render.solve import solve_document
-
-                plot_solve(solve_document(run, defaulted, symbol), plot)
-            _fail_unless_converged(res)
+        with common.boundary(json_out or jsonl, SOLVE_SCHEMA):  # --jsonl: the error is one JSON line
+            run(SolveOptions.parse(
+                expr=expr, target=target, vary=vary, at=at, of=of, split=split, gradient=gradient,
+                tol=tol, max_iter=max_iter, json_out=json_out, jsonl=jsonl, quiet=quiet, plot=plot,
+            ))  # fmt: skip
 
 
-def _fail_unless_converged(res) -> None:
+def run(opts: SolveOptions) -> None:
+    """Solve from the options' start, show every row (or stream them as JSON), draw the run
+    with --plot, and exit 1 unless it converged."""
+    from ..engines.gradient import output_symbol
+    from ..engines.solve import iterate, make_run
+
+    plot = common.plot_module(opts.plot) if opts.plot is not None else None  # before any work
+    program, start, defaulted, varied, target = _setup(opts)
+    symbol = output_symbol(program)
+    records = iterate(
+        program, start, target, varied, split=opts.split.value, gradient=opts.gradient.value,
+        tol=opts.tol, max_iter=opts.max_iter,
+    )  # fmt: skip
+    setup = (program, start, target, varied, opts.split.value, opts.gradient.value, opts.tol, opts.max_iter)
+    if opts.json_out and plot is None:  # rows written as they come, none kept
+        from ..render.solve import emit_streaming
+
+        # the setup only: a run with no rows and, deliberately, no result yet
+        result = emit_streaming(make_run(*setup, (), None), records, defaulted, symbol)  # type: ignore[arg-type]
+        _exit_unless_converged(result)
+        return
+    rows, result = _collect(records, opts)
+    run = make_run(*setup, rows, result)
+    _show(run, opts, defaulted, symbol)
+    if plot is not None:
+        from ..render.solve import solve_document
+
+        plot.plot_solve(solve_document(run, defaulted, symbol), opts.plot, program)
+    _exit_unless_converged(result)
+
+
+def _setup(opts: SolveOptions):
+    """The program, the start (the lesson's values stand in for missing ones on the lesson's
+    graph, said in a note), the missing values started at 1.0, the varied variables and the
+    target."""
+    from .. import compile as compile_program
+    from ..engines.gradient import output_symbol
+    from ..engines.solve import check_vary
+
+    program = compile_program(common.read_program_text(opts.expr, common.LESSON_GRAPH), output=opts.of)
+    lesson = opts.expr is None or is_lesson_graph(program)
+    options.validate(
+        lesson or opts.target is not None, "--target is required: the value the output should reach"
+    )
+    # the lesson's graph: its missing starting values and target are the lesson's
+    from_lesson = {k: v for k, v in common.LESSON_AT.items() if k not in opts.at}
+    given = {**from_lesson, **opts.at} if lesson else opts.at
+    names = list(LESSON_VARY) if opts.expr is None and not opts.vary else opts.vary
+    start, defaulted = common.point_with_defaults(program, given, opts.quiet or opts.machine)
+    varied = check_vary(program, names)
+    if lesson and not (opts.quiet or opts.machine):
+        _say_lesson_note(opts, from_lesson, list(varied), output_symbol(program))
+    target = LESSON_TARGET if opts.target is None else opts.target
+    return program, start, defaulted, varied, target
+
+
+def _say_lesson_note(opts: SolveOptions, from_lesson: dict[str, float], varied: list[str], out: str) -> None:
+    """The lesson's note on stderr (the bare command's lesson values are its documented
+    default: not said)."""
+    given_text = opts.expr is not None
+    note = lesson_note(
+        from_lesson if given_text else {}, given_text and opts.target is None, opts.gradient,
+        varied, out,
+    )  # fmt: skip
+    if note:
+        sys.stderr.write(note + "\n")
+        sys.stderr.flush()
+
+
+def _collect(records, opts: SolveOptions):
+    """Every row kept (the table and the plot need them all; --jsonl writes each as it comes)
+    and the result; a progress bar on a terminal."""
+    from ..engines.solve import Iteration
+    from ..render.jsonout import emit
+    from ..render.solve import jsonl_iteration
+
+    rows, result = [], None
+    show_progress = common.wants_progress(opts.machine, opts.quiet, opts.max_iter)
+    with common.progress_bar(show_progress, opts.max_iter, "solving") as tick:
+        for rec in records:
+            if not isinstance(rec, Iteration):
+                result = rec
+                continue
+            rows.append(rec)
+            if opts.jsonl:
+                emit(jsonl_iteration(rec))
+            elif tick is not None and rec.iteration % 256 == 0:
+                tick(rec.iteration)
+    return rows, result
+
+
+def _show(run, opts: SolveOptions, defaulted, symbol: str) -> None:
+    """The JSON summary line (--jsonl), the JSON document (--json), or the tables and summary."""
+    from ..render import solve as view
+    from ..render.jsonout import emit
+
+    if opts.jsonl:
+        emit(view.jsonl_summary(run, defaulted, symbol))
+    elif opts.json_out:
+        emit(view.solve_document(run, defaulted, symbol))
+    else:
+        console = common.stdout_console()
+        if run.iterations:
+            for table in view.solve_tables(run, symbol, console.width):
+                console.print(table)
+        view.print_summary(console, run, symbol, defaulted)
+
+
+def _exit_unless_converged(result) -> None:
     """Exit 1 with the message on stderr unless the run converged."""
-    if res.status != "converged":
-        import sys
-
-        sys.stderr.write(f"error: {res.message}\n")
+    if result.status != "converged":
+        sys.stderr.write(f"error: {result.message}\n")
         sys.stderr.flush()
         raise typer.Exit(1)

@@ -1,4 +1,6 @@
-"""Plots of descend and solve runs, drawn from their JSON documents (the stable contract).
+"""Plots of descend and solve runs, drawn from their JSON documents (the stable contract)
+and, for curves and contours, evaluated through the program the engine ran (given by the
+command; nothing is compiled here).
 
 * :func:`plot_descend` — ``backprop.descend/1``: one variable: the curve, the iterates
   numbered, the tangent at each and the chord to the next; two: contours and the path;
@@ -20,8 +22,13 @@ from __future__ import annotations
 import math
 import os
 
+from typing import TYPE_CHECKING
+
 from ..errors import BackpropError, InputError, OutputError
 from .numbers import fmt
+
+if TYPE_CHECKING:
+    from ..core.program import Program
 
 FORMATS = ("png", "svg", "pdf")
 FIGSIZE = (11.0, 4.6)  # inches
@@ -112,19 +119,6 @@ def _save(fig, path: str) -> None:
             raise OutputError(
                 f"cannot draw '{path}': the values span a range matplotlib cannot draw ({exc})"
             ) from None
-
-
-def _program(doc: dict, program=None):
-    """The program the run used: given, or recompiled from the document's expression."""
-    if program is not None:
-        return program
-    from .. import compile as compile_program
-
-    p = compile_program(doc["expression"])
-    out = doc.get("output")
-    if out and out in p.named and out != p.output_name:
-        p = p.with_output(out)
-    return p
 
 
 def _evaluate(program, names: list[str], fixed: dict, grids: list):
@@ -275,23 +269,24 @@ def _descend_title(doc: dict) -> str:
     )
 
 
-def plot_descend(doc: dict, path: str, program=None) -> None:
-    """Draw a ``backprop.descend/1`` run to ``path`` (.png/.svg/.pdf)."""
+def plot_descend(doc: dict, path: str, program: Program) -> None:
+    """Draw a ``backprop.descend/1`` run of ``program`` to ``path`` (.png/.svg/.pdf)."""
     plot_format(path)
     _save(descend_figure(doc, program), path)
 
 
-def descend_figure(doc: dict, program=None):
-    """The matplotlib Figure for a ``backprop.descend/1`` document."""
+def descend_figure(doc: dict, program: Program):
+    """The matplotlib Figure for a ``backprop.descend/1`` document of a run of ``program``
+    (the loss is evaluated through it for the curve or the contours)."""
     names = _descend_variables(doc)
     its = doc.get("iterations") or []
     losses = [row.get("loss") for row in its]
     if len(names) in (1, 2) and its:
         fig, (ax, axl) = _figure(2, [1.6, 1])
         if len(names) == 1:
-            _descend_curve(ax, doc, names[0], _program(doc, program))
+            _descend_curve(ax, doc, names[0], program)
         else:
-            _descend_contour(ax, doc, names, _program(doc, program))
+            _descend_contour(ax, doc, names, program)
     else:
         fig, (ax, axl) = _figure(2, [1.2, 1])
         _paths_panel(ax, its, names)
@@ -371,7 +366,7 @@ def _descend_contour(ax, doc: dict, names: list[str], program) -> None:
 
 
 # -- sweep -----------------------------------------------------------------------------------
-def plot_sweep(doc: dict, path: str, program=None) -> None:
+def plot_sweep(doc: dict, path: str) -> None:
     """Draw a ``backprop.descend-sweep/1`` document: loss per iteration for every η on one axis."""
     plot_format(path)
     _save(sweep_figure(doc), path)
@@ -381,48 +376,17 @@ def sweep_figure(doc: dict):
     """The matplotlib Figure for a ``backprop.descend-sweep/1`` document."""
     runs = doc.get("runs") or []
     fig, (ax,) = _figure(1)
-    starts = _finite([_num(r["iterations"][0].get("loss")) for r in runs if r.get("iterations")])
-    calm = [
-        _num(row.get("loss"))
-        for r in runs
-        if r.get("status") != "diverged"
-        for row in r.get("iterations") or []
-    ]
-    calm = _finite(calm) or starts
-    top = max(calm) if calm else 1.0
-    ceiling = top * 100 if top > 0 else (abs(top) + 1) * 100  # above this a loss is clipped
+    ceiling = _sweep_ceiling(runs)
+    clipped = [_sweep_run(ax, i, run, ceiling) for i, run in enumerate(runs)]
     everything = _finite([_num(row.get("loss")) for r in runs for row in r.get("iterations") or []])
     positive = bool(everything) and all(v > 0 for v in everything)
-    clipped_any = False
-    for i, run in enumerate(runs):
-        losses = [_num(row.get("loss")) for row in run.get("iterations") or []]
-        shown, cut = [], None
-        for k, v in enumerate(losses):
-            if not math.isfinite(v) or v > ceiling:
-                cut = k
-                break
-            shown.append(v)
-        status = run.get("status", "unknown")
-        steps = max(0, len(losses) - 1)
-        label = f"η = {fmt(run.get('eta'))}: {status.replace('_', ' ')} ({steps} steps)"
-        color = f"C{i % 10}"
-        (line,) = ax.plot(range(len(shown)), shown, "-", color=color, linewidth=1.4, label=label)
-        line.set_gid(f"run-{i}")
-        if cut is not None:
-            clipped_any = True
-            (mark,) = ax.plot(
-                [cut], [ceiling], "^", color=color, markersize=9, markeredgecolor="black"
-            )
-            mark.set_gid(f"clipped-{i}")
-            if shown:
-                ax.plot([len(shown) - 1, cut], [shown[-1], ceiling], ":", color=color, linewidth=1)
     if positive:
         ax.set_yscale("log")
     elif everything:
         ax.set_yscale(
             "symlog", linthresh=max(min((abs(v) for v in everything if v), default=1.0), 1e-12)
         )
-    if clipped_any:
+    if any(clipped):
         ax.axhline(ceiling, color="red", linestyle=":", linewidth=1)
         ax.text(0.99, 0.99, f"▲ clipped at {fmt(ceiling)}: loss grew beyond this (or was not finite)",
                 transform=ax.transAxes, ha="right", va="top", fontsize=8, color="red")  # fmt: skip
@@ -437,6 +401,46 @@ def sweep_figure(doc: dict):
         f"learning-rate sweep ({opt}) on {_short(expr)}: loss per iteration for each η", fontsize=11
     )
     return fig
+
+
+def _sweep_ceiling(runs: list[dict]) -> float:
+    """The top of the sweep's axis: 100 × the largest loss of the runs that did not diverge
+    (or of the starting losses); a loss above it is clipped."""
+    starts = _finite([_num(r["iterations"][0].get("loss")) for r in runs if r.get("iterations")])
+    calm = [
+        _num(row.get("loss"))
+        for r in runs
+        if r.get("status") != "diverged"
+        for row in r.get("iterations") or []
+    ]
+    calm = _finite(calm) or starts
+    top = max(calm) if calm else 1.0
+    return top * 100 if top > 0 else (abs(top) + 1) * 100
+
+
+def _sweep_run(ax, i: int, run: dict, ceiling: float) -> bool:
+    """Run ``i``'s losses up to the first one past the ceiling (or not finite), which is marked
+    ▲ at the ceiling; whether it was clipped."""
+    losses = [_num(row.get("loss")) for row in run.get("iterations") or []]
+    shown, cut = [], None
+    for k, v in enumerate(losses):
+        if not math.isfinite(v) or v > ceiling:
+            cut = k
+            break
+        shown.append(v)
+    status = run.get("status", "unknown")
+    steps = max(0, len(losses) - 1)
+    label = f"η = {fmt(run.get('eta'))}: {status.replace('_', ' ')} ({steps} steps)"
+    color = f"C{i % 10}"
+    (line,) = ax.plot(range(len(shown)), shown, "-", color=color, linewidth=1.4, label=label)
+    line.set_gid(f"run-{i}")
+    if cut is None:
+        return False
+    (mark,) = ax.plot([cut], [ceiling], "^", color=color, markersize=9, markeredgecolor="black")
+    mark.set_gid(f"clipped-{i}")
+    if shown:
+        ax.plot([len(shown) - 1, cut], [shown[-1], ceiling], ":", color=color, linewidth=1)
+    return True
 
 
 # -- solve -----------------------------------------------------------------------------------
@@ -459,20 +463,21 @@ def _solve_title(doc: dict) -> str:
     )
 
 
-def plot_solve(doc: dict, path: str, program=None) -> None:
-    """Draw a ``backprop.solve/1`` run to ``path`` (.png/.svg/.pdf)."""
+def plot_solve(doc: dict, path: str, program: Program) -> None:
+    """Draw a ``backprop.solve/1`` run of ``program`` to ``path`` (.png/.svg/.pdf)."""
     plot_format(path)
     _save(solve_figure(doc, program), path)
 
 
-def solve_figure(doc: dict, program=None):
-    """The matplotlib Figure for a ``backprop.solve/1`` document."""
+def solve_figure(doc: dict, program: Program):
+    """The matplotlib Figure for a ``backprop.solve/1`` document of a run of ``program``
+    (the output is evaluated through it for the curve)."""
     vary = list(doc.get("vary") or [])
     its = doc.get("iterations") or []
     errors = [None if row.get("error") is None else abs(row["error"]) for row in its]
     if len(vary) == 1 and its:
         fig, (ax, axe) = _figure(2, [1.6, 1])
-        _solve_curve(ax, doc, vary[0], _program(doc, program))
+        _solve_curve(ax, doc, vary[0], program)
     else:
         fig, (ax, axe) = _figure(2, [1.2, 1])
         _paths_panel(ax, its, vary)

@@ -210,3 +210,12 @@ def test_closed_pipe_after_a_rich_table_exits_0_quietly():
         code, err = _closed_stdout_run(argv)
         assert code == 0, (argv, err)
         assert err == ""
+
+
+def test_closed_pipe_under_help_exits_0_quietly():
+    # `backprop grad --help | head -c 10`: Typer prints help through a Rich console of its
+    # own, whose broken-pipe handler exits 1
+    for argv in (["grad", "--help"], ["--help"], ["descend", "-h"]):
+        code, err = _closed_stdout_run(argv)
+        assert code == 0, (argv, err)
+        assert err == ""

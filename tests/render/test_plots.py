@@ -2,7 +2,9 @@
 commands' --plot.
 
 Plot tests use documents built by hand here, following the JSON schemas of issues 3 and 4
-exactly, so they check the renderer against the contract rather than against an engine.
+exactly, so they check the renderer against the contract rather than against an engine; the
+curves are evaluated through the program given with the document (the command gives the
+program the engine ran; the renderer compiles nothing).
 """
 
 from __future__ import annotations
@@ -157,6 +159,19 @@ def test_hand_built_documents_match_the_lesson():
 
 
 # -- plots -----------------------------------------------------------------------------------------
+def program_of(doc):
+    """The program of a hand-built document's run, as the command would give it."""
+    return bp.compile(doc["expression"])
+
+
+def draw_descend(doc, path):
+    plot.plot_descend(doc, path, program_of(doc))
+
+
+def draw_solve(doc, path):
+    plot.plot_solve(doc, path, program_of(doc))
+
+
 def png_size(path) -> tuple[int, int]:
     data = path.read_bytes()
     assert data[:8] == PNG_MAGIC and data[12:16] == b"IHDR"
@@ -176,9 +191,9 @@ def iterate_ids(path) -> list[str]:
 EXPECTED_PIXELS = (round(plot.FIGSIZE[0] * plot.DPI), round(plot.FIGSIZE[1] * plot.DPI))
 
 CASES = {
-    "descend-1": (plot.plot_descend, lambda: lesson_descent(12), 13),
+    "descend-1": (draw_descend, lambda: lesson_descent(12), 13),
     "descend-2": (
-        plot.plot_descend,
+        draw_descend,
         lambda: descend_doc(
             "x^2 + 3*y^2",
             lambda x, y: x * x + 3 * y * y,
@@ -190,7 +205,7 @@ CASES = {
         21,
     ),
     "descend-3": (
-        plot.plot_descend,
+        draw_descend,
         lambda: descend_doc(
             "x^2 + y^2 + u^2",
             lambda x, y, u: x * x + y * y + u * u,
@@ -202,14 +217,14 @@ CASES = {
         0,  # more than two variables: the paths, no curve to place iterates on
     ),
     "descend-oscillating": (
-        plot.plot_descend,
+        draw_descend,
         lambda: descend_doc(
             "x^2", lambda x: x * x, lambda x: {"x": 2 * x}, {"x": -0.8}, 1.0, 6, "oscillating"
         ),
         7,
     ),
-    "solve-1": (plot.plot_solve, lambda: lesson_solve(freeze=True), 7),
-    "solve-2": (plot.plot_solve, two_var_solve, 0),
+    "solve-1": (draw_solve, lambda: lesson_solve(freeze=True), 7),
+    "solve-2": (draw_solve, two_var_solve, 0),
     "sweep": (plot.plot_sweep, sweep_doc, 0),
 }
 
@@ -247,13 +262,13 @@ def test_sweep_marks_the_diverging_run(tmp_path):
 
 
 def test_titles_and_labels_say_what_is_drawn():
-    fig = plot.descend_figure(lesson_descent(12))
+    fig = plot.descend_figure(lesson_descent(12), bp.compile("(x - 1)^2 + 0.001"))
     title = fig._suptitle.get_text()
     assert "(x - 1)^2 + 0.001" in title and "η = 0.1" in title and "sgd" in title
     curve, losses = fig.axes
     assert curve.get_xlabel() == "x" and "loss" in curve.get_ylabel()
     assert losses.get_yscale() == "log" and losses.get_xlabel() == "iteration"
-    fig = plot.solve_figure(lesson_solve(freeze=True))
+    fig = plot.solve_figure(lesson_solve(freeze=True), bp.compile(LESSON))
     title = fig._suptitle.get_text()
     assert "z = 60" in title and LESSON in title and "varying b" in title and "freeze" in title
     assert "converged after 6 updates" in title
@@ -262,7 +277,7 @@ def test_titles_and_labels_say_what_is_drawn():
 
 def test_newton_steps_run_from_each_iterate_to_the_target():
     doc = lesson_solve()
-    fig = plot.solve_figure(doc)
+    fig = plot.solve_figure(doc, bp.compile(LESSON))
     ax = fig.axes[0]
     steps = [ln for ln in ax.get_lines() if ln.get_color() == "C2"]
     assert len(steps) == doc["result"]["updates"]
@@ -276,17 +291,18 @@ def test_newton_steps_run_from_each_iterate_to_the_target():
 
 
 def test_failing_runs_are_marked():
-    fig = plot.descend_figure(CASES["descend-oscillating"][1]())
+    doc = CASES["descend-oscillating"][1]()
+    fig = plot.descend_figure(doc, program_of(doc))
     assert "OSCILLATING" in fig._suptitle.get_text()
     assert "OSCILLATING" in [t.get_text() for t in fig.axes[0].texts]
     doc = lesson_solve()
     doc["status"] = "max_iterations"
-    assert "MAX ITERATIONS" in plot.solve_figure(doc)._suptitle.get_text()
+    assert "MAX ITERATIONS" in plot.solve_figure(doc, program_of(doc))._suptitle.get_text()
 
 
 def test_long_runs_mark_a_bounded_number_of_iterates(tmp_path):
     svg = tmp_path / "long.svg"
-    plot.plot_descend(lesson_descent(300), str(svg))
+    draw_descend(lesson_descent(300), str(svg))
     ids = iterate_ids(svg)
     assert len(ids) == plot.MAX_MARKED + 1 and "iterate-300" in ids
 
@@ -295,13 +311,54 @@ def test_curve_outside_the_domain_is_left_blank(tmp_path):
     # ln(x) near 0: part of the plotted range is outside the domain
     doc = descend_doc("-ln(x) + x", lambda x: 0.0, lambda x: {"x": 1 - 1 / x}, {"x": 0.05}, 0.01, 5)
     png = tmp_path / "ln.png"
-    plot.plot_descend(doc, str(png))
+    draw_descend(doc, str(png))
     assert png_size(png) == EXPECTED_PIXELS
+
+
+def test_curves_are_the_given_programs_and_nothing_is_compiled(monkeypatch):
+    """The curve is the program the run used, evaluated over the grid — not a recompiled
+    expression: the document names one loss, the program given is another, and compiling
+    anything while drawing fails the test."""
+    import numpy as np
+
+    descent, solved = lesson_descent(12), lesson_solve()
+    cubic, scaled = bp.compile("x^3 - x"), bp.compile("x = 2*w + b; y = b + 1; z = 3*x*y")
+
+    def no_compiling(*args, **kwargs):
+        raise AssertionError("the renderer compiled a program")
+
+    monkeypatch.setattr(bp, "compile", no_compiling)
+    monkeypatch.setattr("backprop_cli.core.program.compile_program", no_compiling)
+    curve = plot.descend_figure(descent, cubic).axes[0].get_lines()[0]
+    xs = np.asarray(curve.get_xdata())
+    assert len(xs) == plot.GRID
+    assert np.asarray(curve.get_ydata()) == pytest.approx(xs**3 - xs)
+    curve = plot.solve_figure(solved, scaled).axes[0].get_lines()[0]
+    bs = np.asarray(curve.get_xdata())  # w stays at its first value, 3
+    assert np.asarray(curve.get_ydata()) == pytest.approx(3 * (6 + bs) * (bs + 1))
+
+
+def test_no_renderer_imports_a_compiler():
+    """render/ reads engine records and the programs they hold; it never compiles text (the
+    plots once recompiled the document's expression)."""
+    import ast
+    import pathlib
+
+    import backprop_cli.render
+
+    found = []
+    for path in sorted(pathlib.Path(backprop_cli.render.__file__).parent.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                names = {alias.name for alias in node.names}
+                if names & {"compile", "compile_program"} or "compiler" in (node.module or ""):
+                    found.append(f"{path.name}:{node.lineno}")
+    assert found == []
 
 
 @pytest.mark.parametrize("ext", ["png", "svg", "pdf"])
 def test_plots_are_deterministic(ext, tmp_path):
-    for draw, make in ((plot.plot_descend, lesson_descent), (plot.plot_solve, lesson_solve),
+    for draw, make in ((draw_descend, lesson_descent), (draw_solve, lesson_solve),
                        (plot.plot_sweep, sweep_doc)):  # fmt: skip
         a, b = tmp_path / f"a.{ext}", tmp_path / f"b.{ext}"
         draw(make(), str(a))
@@ -314,7 +371,7 @@ def test_plot_format_is_checked():
     with pytest.raises(InputError, match="unknown picture type '.jpg'"):
         plot.plot_format("run.jpg")
     with pytest.raises(InputError):
-        plot.plot_descend(lesson_descent(), "run.gif")
+        draw_descend(lesson_descent(), "run.gif")
 
 
 # -- the commands' --plot ------------------------------------------------------------------------------
@@ -379,7 +436,7 @@ def test_freeze_plot_does_not_call_its_steps_newton():
     program = bp.compile(LESSON)
     for gradient, words in (("freeze", "frozen"), ("refresh", "Newton")):
         doc = solve_document(solve(program, {"w": 3.0, "b": 4.0}, 60.0, ["b"], gradient=gradient))
-        ax = plot.solve_figure(doc).axes[0]
+        ax = plot.solve_figure(doc, program).axes[0]
         assert ax.get_title().startswith(words)
         labels = [t.get_text() for t in ax.get_legend().get_texts()]
         assert any(words in label for label in labels), labels
