@@ -33,6 +33,13 @@ EXAMPLES: dict[str, list[str]] = {
         'backprop graph "(w*2+b)*(b+1)" --at w=3,b=4 --format dot',
         'backprop graph "x = 2*w + b; y = b + 1; z = x*y" --at w=3,b=4 --format mermaid',
     ],
+    # (on a terminal `backprop quiz` asks node by node; these grade a sheet from stdin,
+    # so they also run where nobody types: one `node = value` a line)
+    "quiz": [
+        "backprop quiz --answers -",
+        'backprop quiz "x = 2*w + b; y = b + 1; z = x*y" --at w=3,b=4 --ask both --answers - --json',
+        "backprop quiz --random --seed 7 --level 2 --answers - --json",
+    ],
 }
 
 LANGUAGE = (
