@@ -105,6 +105,7 @@ def register(app: typer.Typer, command_cls) -> None:
         ),
         seed: Optional[int] = typer.Option(None, "--seed", help=SEED_HELP, show_default=False),
         log: Optional[str] = typer.Option(None, "--log", help=LOG_HELP, show_default=False),
+        step: bool = typer.Option(False, "--step", help=help_text.RUN_STEP_HELP),
     ) -> None:
         from ..render.descend import DESCEND_SCHEMA, SWEEP_SCHEMA
         from .options.descend import DescendOptions
@@ -116,7 +117,7 @@ def register(app: typer.Typer, command_cls) -> None:
                 hyper={"beta": momentum, "beta1": beta1, "beta2": beta2, "rho": rho, "epsilon": epsilon},
                 tol=tol, until_loss=until_loss, max_iter=max_iter, show_all=show_all, json_out=json_out,
                 jsonl=jsonl, quiet=quiet, plot=plot, data=data, column=column, reduce=reduce,
-                batch_size=batch_size, epochs=epochs, shuffle=shuffle, seed=seed, log=log,
+                batch_size=batch_size, epochs=epochs, shuffle=shuffle, seed=seed, log=log, step=step,
             )  # fmt: skip
             if opts.fit is None:
                 run(opts)
@@ -150,6 +151,11 @@ def run(opts: DescendOptions) -> None:
 
             plot.plot_sweep(sweep_document(runs), opts.plot)
         return
+    if opts.step and runs[0].status != "interrupted":
+        from . import stepping
+
+        if not stepping.descend(runs[0]):
+            return  # q: stopped where it was said, exit 0
     _show_run(runs[0], opts)
     if plot is not None:
         from ..render.descend import descend_document

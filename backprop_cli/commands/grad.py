@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, List, Optional
 
 import typer
 
-from . import common, help_text, options, stepping
+from . import common, help_text, options
 
 if TYPE_CHECKING:
     from .options.grad import GradOptions
@@ -44,7 +44,7 @@ def register(app: typer.Typer, command_cls) -> None:
         per_sample: bool = typer.Option(False, "--per-sample", help=PER_SAMPLE_HELP),
         json_out: bool = options.json_option(),
         quiet: bool = options.quiet_option(),
-        step: bool = typer.Option(False, "--step", help=stepping.STEP_HELP),
+        step: bool = typer.Option(False, "--step", help=help_text.STEP_HELP),
     ) -> None:
         from ..render.grad import GRAD_SCHEMA
         from .options.grad import GradOptions
@@ -53,8 +53,11 @@ def register(app: typer.Typer, command_cls) -> None:
             opts = GradOptions.parse(
                 expr=expr, at=at, of=of, mode=mode, explain=explain, nudge=nudge, data=data,
                 column=column, reduce=reduce, per_sample=per_sample, json_out=json_out, quiet=quiet,
+                step=step,
             )  # fmt: skip
-            if step:
+            if opts.step:
+                from . import stepping
+
                 stepping.grad(opts)
             elif opts.data is None:
                 run(opts)

@@ -99,3 +99,13 @@ MAIN = "\n\n".join(
 )
 
 EPILOG = "\n\n".join([EXIT_CODES, LIMITS, MANNERS])
+
+#: --step on grad, and on solve/descend (after the run, per iteration)
+STEP_HELP = (
+    "On a terminal: the forward pass node by node, then the backward pass; Enter or Space "
+    "next, b back, q stop."
+)
+RUN_STEP_HELP = (
+    "On a terminal, after the run: each iteration's forward and backward pass node by node, "
+    "then its update; Enter or Space next, b back, q stop."
+)

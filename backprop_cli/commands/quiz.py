@@ -17,7 +17,6 @@ import typer
 
 from . import common, help_text, options
 from .options import validate
-from .stepping import isatty
 
 if TYPE_CHECKING:
     from .options.quiz import QuizOptions
@@ -123,6 +122,7 @@ def register(app: typer.Typer, command_cls) -> None:
 def run(opts: QuizOptions) -> None:
     """Grade the sheet, or hold the conversation; then the score (or the JSON document)."""
     from ..engines.quiz import questions
+    from .stepping import isatty
 
     if opts.answers is None:
         stream = "stderr" if opts.json_out else "stdout"

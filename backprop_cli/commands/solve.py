@@ -124,6 +124,7 @@ def register(app: typer.Typer, command_cls) -> None:
         jsonl: bool = options.jsonl_option(),
         quiet: bool = options.quiet_option(),
         plot: Optional[str] = options.plot_option(),
+        step: bool = typer.Option(False, "--step", help=help_text.RUN_STEP_HELP),
     ) -> None:
         from ..render.solve import SOLVE_SCHEMA
         from .options.solve import SolveOptions
@@ -132,6 +133,7 @@ def register(app: typer.Typer, command_cls) -> None:
             run(SolveOptions.parse(
                 expr=expr, target=target, vary=vary, at=at, of=of, split=split, gradient=gradient,
                 tol=tol, max_iter=max_iter, json_out=json_out, jsonl=jsonl, quiet=quiet, plot=plot,
+                step=step,
             ))  # fmt: skip
 
 
@@ -158,6 +160,11 @@ def run(opts: SolveOptions) -> None:
         return
     rows, result = _collect(records, opts)
     run = make_run(*setup, rows, result)
+    if opts.step and rows:
+        from . import stepping
+
+        if not stepping.solve(run, program, symbol):
+            return  # q: stopped where it was said, exit 0
     _show(run, opts, defaulted, symbol)
     if plot is not None:
         from ..render.solve import solve_document

@@ -2,8 +2,10 @@
 
 The key loop is shared by every --step: :func:`step_through` knows pages only by number
 and a function that shows one. `grad --step` pages through the walk of its gradient report
-(engines/walk.py, render/step.py). An iteration of solve or descend steps the same way:
-its pages are the walk of the gradient report at its iterate, then its update.
+(engines/walk.py, render/step.py). `solve --step` and `descend --step` run their engine
+first, then page through its rows: each row's pages are the walk of the gradient report at
+its point, then its update told with the cells of its row in the normal table (the last
+row's: why the run stopped); b steps back across rows too (:func:`step_rows`).
 
 Keys (single keys, no Enter needed): Enter or Space (or →) next, b (or ←) back one step,
 q stops. Ctrl-C exits 130 as everywhere; the terminal is restored either way. Without a
@@ -25,12 +27,10 @@ from .options import validate
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
+    from ..engines.walk import Walk
     from .options.grad import GradOptions
 
-STEP_HELP = (
-    "On a terminal: the forward pass node by node, then the backward pass; Enter or Space "
-    "next, b back, q stop."
-)
+from .help_text import RUN_STEP_HELP, STEP_HELP  # noqa: F401 - the option's help, kept with the other help texts
 #: the words this module says (one place, for translation)
 TEXT = {
     "no_terminal": (
@@ -76,6 +76,16 @@ def isatty(stream) -> bool:
 
 def require_terminal() -> None:
     validate(on_terminal(), TEXT["no_terminal"])
+
+
+def check(expr: str | None, given: dict[str, bool]) -> None:
+    """Before any work, in one line (exit 2): --step with an option it cannot go with (the
+    first of ``given`` that is set), with the program on stdin (the keys come from there),
+    or without a terminal."""
+    for option, set_ in given.items():
+        validate(not set_, TEXT["not_with"].format(option=option))
+    validate(expr != "-", TEXT["stdin_program"])
+    require_terminal()
 
 
 def step_through(
@@ -138,14 +148,9 @@ def read_key(fd: int) -> Key | None:
 
 
 def grad(opts: GradOptions) -> None:
-    """`grad --step` (``opts`` parsed by commands/grad.py, inside its error boundary): the
-    forward pass node by node, then the backward pass; past the last step, the normal
-    output of `grad`."""
-    for option, given in (("--json", opts.json_out), ("--data", opts.data is not None),
-                          ("--mode forward", opts.mode != "reverse"), ("--nudge", opts.nudge is not None)):  # fmt: skip
-        validate(not given, TEXT["not_with"].format(option=option))
-    validate(opts.expr != "-", TEXT["stdin_program"])
-    require_terminal()
+    """`grad --step` (``opts`` parsed, and --step checked, by options/grad.py): the forward
+    pass node by node, then the backward pass; past the last step, the normal output of
+    `grad`."""
     program, values, _ = common.load_point(opts.expr, opts.at, opts.of, opts.quiet)
     from ..engines.walk import walk as walk_of
     from ..render import step as render
@@ -169,3 +174,90 @@ def grad(opts: GradOptions) -> None:
 
     console.clear()
     grad_output(replace(opts, quiet=True))  # the normal output (its warnings were shown)
+
+
+def step_rows(
+    count: int,
+    evaluated: Callable[[int], bool],
+    walk_at: Callable[[int], Walk],
+    update: Callable[[int], list],
+) -> bool:
+    """Page through ``count`` rows of a run: row i's pages are the steps of ``walk_at(i)``
+    (only if ``evaluated(i)``: a point that could not be evaluated has no pass), then
+    ``update(i)``. Walks are built as they are reached. True once stepped past the last
+    page (the caller prints the normal output); False when q stopped it (said on stderr)."""
+    from bisect import bisect_right
+
+    from ..render import step as render
+
+    walks: dict[int, Walk | None] = {}
+
+    def walk_of(i: int) -> Walk | None:
+        if i not in walks:
+            walks[i] = walk_at(i) if evaluated(i) else None
+        return walks[i]
+
+    # every point has the same graph: its walk has as many steps as the first one's
+    first = next((i for i in range(count) if evaluated(i)), None)
+    size = 0 if first is None else len(walk_of(first).steps)  # type: ignore[union-attr]
+    starts = [0]
+    for i in range(count):  # a row: its pass (if its point was evaluated), then its update
+        starts.append(starts[-1] + (size if evaluated(i) else 0) + 1)
+    console = common.stdout_console()
+    last = count - 1
+
+    def place(k: int) -> tuple[int, int]:
+        i = bisect_right(starts, k) - 1
+        return i, k - starts[i]
+
+    def show(k: int) -> None:
+        i, j = place(k)
+        walk = walk_of(i)
+        console.clear()
+        if walk is not None and j < len(walk.steps):
+            items = render.page(walk, j, console.width, render.iteration(i, last))
+        else:
+            items = update(i)
+        for item in items:
+            console.print(item)
+
+    with single_keys() as key:
+        where = step_through(starts[-1], show, key)
+    if where is None:
+        console.clear()
+        return True
+    i, j = place(where)
+    common.stderr_console().print(render.stopped_in(i, last, walk_of(i), j), markup=False)
+    return False
+
+
+def solve(run, program, symbol: str) -> bool:
+    """`solve --step`, after the run: every row's pass at its point, then its update (see
+    :func:`step_rows`)."""
+    from ..engines.walk import walk
+    from ..render import step as render
+
+    rows = run.iterations
+    cells = render.solve_cells(run, symbol)
+    return step_rows(
+        len(rows),
+        lambda i: True,  # every row is an evaluated point
+        lambda i: walk(program, {v: rows[i].values[v] for v in program.variables}),
+        lambda i: render.solve_update(run, symbol, cells, i),
+    )
+
+
+def descend(run) -> bool:
+    """`descend --step`, after the run: every row's pass at its point (a row whose loss
+    could not be evaluated has none), then its update (see :func:`step_rows`)."""
+    from ..engines.walk import walk
+    from ..render import step as render
+
+    records = run.records()
+    cells = render.descend_cells(run)
+    return step_rows(
+        len(records),
+        lambda i: records[i].loss is not None,
+        lambda i: walk(run.program, records[i].values),
+        lambda i: render.descend_update(run, cells, i),
+    )

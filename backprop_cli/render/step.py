@@ -1,9 +1,10 @@
-"""The pages of `grad --step` and the formulas the quiz shows, from a walk's steps.
+"""The pages of `--step` and the formulas the quiz shows, from a walk's steps.
 
 Numbers are written by the renderers of the normal output: the node table is
 :func:`render.grad.grad_tables` with what the pass has not reached yet shown as '—', the
-chain rule of a backward step is :func:`render.grad.explain_lines`, and every other number
-goes through :func:`render.numbers.fmt`.
+chain rule of a backward step is :func:`render.grad.explain_lines`, an update of solve or
+descend is told with the cells of its row in the solve or descend table, and every other
+number goes through :func:`render.numbers.fmt`.
 """
 
 from __future__ import annotations
@@ -33,6 +34,22 @@ TEXT = {
     "paths_add": "the paths meet and add: {terms} = {total}",
     "keys": "Enter or Space: next · b: back · q: stop",
     "stopped": "stopped at the {phase}, step {k} of {n}",
+    # solve and descend: each iteration's pass, then its update
+    "iteration": "iteration {i} (of 0–{last}) · ",
+    "update": "update",
+    "stopped_at": "stopped at iteration {i} (of 0–{last}), ",
+    "error": "error = {out} − target = {value} − {target} = {error}",
+    "factor": "{d} = {value}",
+    "rule": "rule: {rule}",
+    "solve_step": "step {v} = {step}",
+    "solve_step_one": "step {v} = error/({d}) = {error}/{factor} = {step}",
+    "solve_new": "{v} ← {v} − step {v} = {old} − {step} = {new}",
+    "loss": "loss = {loss}",
+    "gradient": "∂loss/∂{v} = {g}",
+    "sgd_step": "{step_name} = −η·∂loss/∂{v} = −{eta}·{g} = {step}",
+    "other_step": "{step_name} ({optimizer}) = {step}",
+    "descend_new": "{v} ← {v} + {step_name} = {old} + {step} = {new}",
+    "no_update": "no update: {message}",
 }
 
 #: a value the pass has not reached yet: fmt and grad_tables show it as '—'
@@ -169,9 +186,9 @@ def node_tables(report: GradReport, symbol: str, width: int | None) -> list:
     return grad_tables(report, symbol, width)[:-1]
 
 
-def page(walk: Walk, k: int, width: int | None) -> list:
-    """Step ``k`` (0-based) of the walk: where it is, the table so far, what the step does,
-    and the keys."""
+def page(walk: Walk, k: int, width: int | None, where: str = "") -> list:
+    """Step ``k`` (0-based) of the walk: where it is (after ``where``: which iteration), the
+    table so far, what the step does, and the keys."""
     from rich.text import Text
 
     from ..engines.walk import ForwardStep
@@ -179,7 +196,7 @@ def page(walk: Walk, k: int, width: int | None) -> list:
     step = walk.steps[k]
     forward = isinstance(step, ForwardStep)
     label = walk.label(step.node) if forward else adjoint_symbol(walk, step.node)
-    header = TEXT["header"].format(**_position(walk, k), label=label)
+    header = where + TEXT["header"].format(**_position(walk, k), label=label)
     values, adjoints = reached(walk, k)
     out: list = [Text(header, style="bold")]
     out += node_tables(partial_report(walk.report, values, adjoints), walk.symbol, width)
@@ -199,3 +216,125 @@ def _position(walk: Walk, k: int) -> dict:
 def stopped(walk: Walk, k: int) -> str:
     """Where q stopped the walk: ``stopped at the forward pass, step 2 of 6``."""
     return TEXT["stopped"].format(**_position(walk, k))
+
+
+# -- solve and descend: an iteration's pass, then its update ------------------------------------
+def iteration(i: int, last: int) -> str:
+    """``iteration 2 (of 0–6) · ``: what leads the header of an iteration's pages."""
+    return TEXT["iteration"].format(i=i, last=last)
+
+
+def stopped_in(i: int, last: int, walk: Walk | None, k: int) -> str:
+    """Where q stopped a stepped run: in iteration ``i``'s pass at step ``k``, or (``walk``
+    None or ``k`` past its steps) at its update."""
+    head = TEXT["stopped_at"].format(i=i, last=last)
+    if walk is None or k >= len(walk.steps):
+        return head + TEXT["update"]
+    return head + stopped(walk, k).removeprefix("stopped at ")
+
+
+def _update_page(i: int, last: int, lines: list[str]) -> list:
+    from rich.text import Text
+
+    out: list = [Text(iteration(i, last) + TEXT["update"], style="bold")]
+    out += [Text("  " + line) for line in lines]
+    out.append(Text(TEXT["keys"], style="dim"))
+    return out
+
+
+def _no_update(result) -> str:
+    """The last row's line: the run's status and message (said once, as its summary does)."""
+    message = result.message
+    if not message.startswith(result.status):
+        message = f"{result.status}: {message}"
+    return TEXT["no_update"].format(message=message)
+
+
+def _signed(cell: str) -> str:
+    """A cell as an operand: ``(-0.666667)`` for a negative one."""
+    return f"({cell})" if cell.startswith("-") else cell
+
+
+def solve_cells(run, out: str) -> dict[str, list[str]]:
+    """The solve table's cells, column by column, by header (:func:`render.solve._columns`)."""
+    from .solve import _columns
+
+    return {header: cells for _, header, cells in _columns(run, out)}
+
+
+def solve_update(run, out: str, cells: dict[str, list[str]], i: int) -> list:
+    """The update of row ``i`` of a solve run, told with the cells of its table (``cells``:
+    :func:`solve_cells`): the error, the partial each varied variable divides by, the rule,
+    then each step and the variable's new value (the next row's); the last row: why the run
+    stopped there."""
+    from .solve import rule_text
+
+    last = len(run.iterations) - 1
+    lines = [
+        TEXT["error"].format(
+            out=out, value=cells[out][i], target=_signed(fmt(run.target)),
+            error=cells["error"][i],
+        )
+    ]  # fmt: skip
+    used = " used" if run.gradient == "freeze" else ""
+    for v in run.vary:
+        d = f"∂{out}/∂{v}{used}"
+        lines.append(TEXT["factor"].format(d=d, value=cells[d][i]))
+    lines.append(TEXT["rule"].format(rule=rule_text(run.gradient, run.split, len(run.vary), out)))
+    for v in run.vary:
+        step = cells[f"step {v}"][i]
+        if i == last:
+            lines.append(TEXT["solve_step"].format(v=v, step=step))
+            continue
+        d = f"∂{out}/∂{v}{used}"
+        if len(run.vary) == 1:
+            lines.append(
+                TEXT["solve_step_one"].format(
+                    v=v, d=d, error=cells["error"][i], factor=_signed(cells[d][i]), step=step
+                )
+            )
+        else:
+            lines.append(TEXT["solve_step"].format(v=v, step=step))
+        column = cells[v + "*"]
+        lines.append(TEXT["solve_new"].format(v=v, old=column[i], step=_signed(step), new=column[i + 1]))
+    if i == last:
+        lines.append(_no_update(run.result))
+    return _update_page(i, last, lines)
+
+
+def descend_cells(run) -> dict[str, list[str]]:
+    """The descend table's cells (every row), column by column, by header
+    (:func:`render.descend.descend_tables` with no width: one table)."""
+    from .descend import descend_tables
+
+    (table,) = descend_tables(run, show_all=True, width=None)
+    return {str(c.header): [str(x) for x in c.cells] for c in table.columns}
+
+
+def descend_update(run, cells: dict[str, list[str]], i: int) -> list:
+    """The update of row ``i`` of a descent, told with the cells of its table (``cells``:
+    :func:`descend_cells`): the loss, the gradient, the step (sgd: −η·g) and the new point
+    (the next row's); the last row: why the run stopped there."""
+    last = len(run) - 1
+    one = len(run.names) == 1
+    lines = [TEXT["loss"].format(loss=cells["loss"][i])]
+    for v in run.names:
+        lines.append(TEXT["gradient"].format(v=v, g=cells[f"∂loss/∂{v}"][i]))
+    if i == last:
+        lines.append(_no_update(run.result))
+        return _update_page(i, last, lines)
+    for v in run.names:
+        name = "step" if one else f"step {v}"
+        step, g = cells[name][i], cells[f"∂loss/∂{v}"][i]
+        if run.optimizer == "sgd":
+            lines.append(
+                TEXT["sgd_step"].format(step_name=name, v=v, eta=fmt(run.eta), g=_signed(g), step=step)
+            )
+        else:
+            lines.append(TEXT["other_step"].format(step_name=name, optimizer=run.optimizer, step=step))
+        lines.append(
+            TEXT["descend_new"].format(
+                v=v, step_name=name, old=cells[v][i], step=_signed(step), new=cells[v][i + 1]
+            )
+        )
+    return _update_page(i, last, lines)

@@ -85,3 +85,16 @@ def test_array_values_are_refused():
     program = backprop_cli.compile("z = x*y")
     with pytest.raises(InputError, match="scalar values"):
         walk(program, {"x": np.array([1.0, 2.0]), "y": 3.0})
+
+
+def test_walk_at_a_solve_row_backpropagates_to_its_partials():
+    # solve --step walks every row at its point: the walk's adjoints are the row's partials
+    from backprop_cli.engines.solve import solve
+
+    program = backprop_cli.compile(LESSON)
+    run = solve(program, AT, 60.0, ["b"], gradient="freeze")
+    for row in run.iterations:
+        w = walk(program, {v: row.values[v] for v in program.variables})
+        adjoints = {w.label(s.node): s.adjoint for s in w.backward}
+        assert adjoints["b"] == pytest.approx(row.partials["b"], rel=1e-12)
+        assert w.forward[-1].value == pytest.approx(row.output, rel=1e-12)

@@ -136,3 +136,67 @@ def test_no_markup_is_interpreted():
     # a name in brackets is text, not Rich markup
     w = walk(backprop_cli.compile("z = x*x"), {"x": 2.0})
     assert re.search(r"\bz = x\*x\b", shown(render.page(w, 1, 100)))
+
+
+# -- solve and descend: an update told with the cells of its row --------------------------------
+def test_solve_update_of_several_variables_reads_the_tables_cells():
+    from backprop_cli.engines.solve import solve
+    from backprop_cli.render.solve import solve_tables
+
+    program = backprop_cli.compile(LESSON)
+    run = solve(program, AT, 60.0, ["w", "b"], split="gradient", gradient="freeze")
+    cells = render.solve_cells(run, "z")
+    first, second = run.iterations[0], run.iterations[1]
+    text = shown(render.solve_update(run, "z", cells, 0))
+    assert text.startswith(f"iteration 0 (of 0–{len(run.iterations) - 1}) · update")
+    # least-norm step: error·g_v/Σg² with g = (10, 15), error −10
+    assert first.steps == pytest.approx({"w": -10 * 10 / 325, "b": -10 * 15 / 325})
+    for v in ("w", "b"):
+        assert f"∂z/∂{v} used = {fmt(first.factors[v])}" in text
+        step = fmt(first.steps[v])
+        assert f"step {v} = {step}\n" in text
+        assert f"{v} ← {v} − step {v} = {fmt(first.values[v])} − ({step}) = {fmt(second.values[v])}" in text
+    assert "split gradient (least-norm step" in text
+    # the same cells as the table the normal output prints
+    console = Console(width=300, file=io.StringIO(), color_system=None)
+    for t in solve_tables(run, "z", 300):
+        console.print(t)
+    row0 = next(line for line in console.file.getvalue().splitlines() if line.startswith("│ 0 │"))
+    assert [c.strip() for c in row0.split("│")[-3:-1]] == [cells["step w"][0], cells["step b"][0]]
+
+
+def test_solve_update_of_the_last_row_says_why_it_stopped():
+    from backprop_cli.engines.solve import solve
+
+    run = solve(backprop_cli.compile(LESSON), AT, 60.0, ["b"], max_iter=1)
+    text = shown(render.solve_update(run, "z", render.solve_cells(run, "z"), 1))
+    assert run.result.status == "max_iterations"
+    assert "step b = —" in text and "b ←" not in text
+    assert "no update: max_iterations" in text
+
+
+def test_descend_update_of_momentum_names_its_optimizer():
+    from backprop_cli.engines.descend import descend
+
+    run = descend(backprop_cli.compile("(x - 1)^2 + (y + 2)^2"), {"x": 0.0, "y": 0.0}, "momentum", 0.1, max_iter=2)
+    records = run.records()
+    cells = render.descend_cells(run)
+    text = shown(render.descend_update(run, cells, 1))
+    r, nxt = records[1], records[2]
+    assert f"loss = {fmt(r.loss)}" in text
+    for v in ("x", "y"):
+        step = fmt(r.steps[v])
+        assert f"∂loss/∂{v} = {fmt(r.gradient[v])}" in text
+        assert f"step {v} (momentum) = {step}" in text
+        operand = f"({step})" if step.startswith("-") else step
+        assert f"{v} ← {v} + step {v} = {fmt(r.values[v])} + {operand} = {fmt(nxt.values[v])}" in text
+    # momentum's second step is not −η·g: the velocity carries the first one
+    assert r.steps["x"] != pytest.approx(-0.1 * r.gradient["x"])
+
+
+def test_iteration_pages_lead_with_the_iteration():
+    w = lesson()
+    text = shown(render.page(w, 0, 100, render.iteration(2, 6)))
+    assert text.startswith("iteration 2 (of 0–6) · forward pass · step 1 of 6: w")
+    assert render.stopped_in(2, 6, w, 7) == "stopped at iteration 2 (of 0–6), the backward pass, step 2 of 6"
+    assert render.stopped_in(2, 6, w, 12) == "stopped at iteration 2 (of 0–6), update"

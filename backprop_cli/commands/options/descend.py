@@ -66,6 +66,7 @@ class DescendOptions:
     quiet: bool
     plot: str | None
     fit: FitOptions | None  # with --data
+    step: bool  # --step: on a terminal, after the run, every iteration node by node
 
     @property
     def machine(self) -> bool:
@@ -76,7 +77,7 @@ class DescendOptions:
     def parse(
         cls, *, expr, eta, x0, at, of, optimizer, hyper: dict[str, str | None], tol, until_loss,
         max_iter, show_all, json_out, jsonl, quiet, plot, data, column, reduce, batch_size,
-        epochs, shuffle, seed, log,
+        epochs, shuffle, seed, log, step=False,
     ) -> DescendOptions:  # fmt: skip
         from ...engines.descend import DEFAULT_MAX_ITER
         from ...engines.optimizers import OPTIMIZERS
@@ -100,13 +101,24 @@ class DescendOptions:
             fit = FitOptions.parse(data, column, reduce, batch_size, epochs, shuffle, seed, log)
         hyperparameters = parse_hyperparameters(chosen, hyper)
         validate(not (x0 is not None and at), "give the start with --x0 or with --at, not both")
+        sweep = data is None and options.is_sweep(eta)
+        if step:
+            check_step(expr, data is not None, json_out, jsonl, sweep)
         return cls(
-            expr=expr, etas=tuple(etas), sweep=data is None and options.is_sweep(eta),
+            expr=expr, etas=tuple(etas), sweep=sweep,
             x0=options.parse_optional(x0, "--x0"), at=options.parse_at(at), of=of,
             optimizer=chosen, hyper=hyperparameters, tol=tol_value, until_loss=until,
             max_iter=max_iter, show_all=show_all, json_out=json_out, jsonl=jsonl, quiet=quiet,
-            plot=plot, fit=fit,
+            plot=plot, fit=fit, step=step,
         )  # fmt: skip
+
+
+def check_step(expr: str | None, data: bool, json_out: bool, jsonl: bool, sweep: bool) -> None:
+    """--step goes with one run on the loss, shown on a terminal (commands/stepping.py)."""
+    from ..stepping import check
+
+    given = {"--data": data, "--json": json_out, "--jsonl": jsonl, "a learning-rate sweep (--eta)": sweep}
+    check(expr, given)
 
 
 def fit_eta(text: str) -> float:

@@ -24,10 +24,12 @@ class GradOptions:
     per_sample: bool
     json_out: bool
     quiet: bool
+    step: bool  # --step: on a terminal, the pass node by node first
 
     @classmethod
     def parse(
-        cls, *, expr, at, of, mode, explain, nudge, data, column, reduce, per_sample, json_out, quiet
+        cls, *, expr, at, of, mode, explain, nudge, data, column, reduce, per_sample, json_out,
+        quiet, step=False,
     ) -> GradOptions:  # fmt: skip
         chosen = options.choice("--mode", mode)
         columns, reduced = {}, None
@@ -39,8 +41,14 @@ class GradOptions:
             columns, reduced = parse_columns(column), options.choice("--reduce", reduce)
         delta = options.parse_optional(nudge, "--nudge")
         validate(delta != 0, "--nudge must not be 0")
+        if step:
+            from ..stepping import check
+
+            given = {"--json": json_out, "--data": data is not None,
+                     "--mode forward": chosen != "reverse", "--nudge": delta is not None}  # fmt: skip
+            check(expr, given)
         return cls(
             expr=expr, at=options.parse_at(at), of=of, mode=chosen, explain=explain, nudge=delta,
             data=data, columns=columns, reduce=reduced, per_sample=per_sample, json_out=json_out,
-            quiet=quiet,
+            quiet=quiet, step=step,
         )  # fmt: skip

@@ -25,6 +25,7 @@ class SolveOptions:
     jsonl: bool
     quiet: bool
     plot: str | None
+    step: bool  # --step: on a terminal, after the run, every iteration node by node
 
     @property
     def machine(self) -> bool:
@@ -34,15 +35,20 @@ class SolveOptions:
     @classmethod
     def parse(
         cls, *, expr, target, vary, at, of, split, gradient, tol, max_iter, json_out, jsonl,
-        quiet, plot,
+        quiet, plot, step=False,
     ) -> SolveOptions:  # fmt: skip
         options.parse_machine_output(json_out, jsonl)
         split_choice = options.choice("--split", split)
         gradient_choice = options.choice("--gradient", gradient)
+        tol_value = options.parse_run_limits(tol, max_iter)
+        if step:
+            from ..stepping import check
+
+            check(expr, {"--json": json_out, "--jsonl": jsonl})
         return cls(
             expr=expr, split=split_choice, gradient=gradient_choice,
-            tol=options.parse_run_limits(tol, max_iter), max_iter=max_iter,
+            tol=tol_value, max_iter=max_iter,
             target=options.parse_optional(target, "--target"), at=options.parse_at(at),
             vary=options.parse_names(vary, "--vary"), of=of, json_out=json_out, jsonl=jsonl,
-            quiet=quiet, plot=plot,
+            quiet=quiet, plot=plot, step=step,
         )  # fmt: skip
