@@ -280,8 +280,11 @@ class Policy:
         self.matched_prev: frozenset[int] = _NO_CYCLE  # cycle lengths the last point matched
 
     def start(self, start: dict) -> tuple[float, ...]:
-        """The varied variables' starting values; the others' become :attr:`fixed`."""
-        point = {v: float(start[v]) for v in self.names}
+        """The varied variables' starting values; the others' become :attr:`fixed`. The
+        start is checked as every dict entry point checks values (``Program.point``: a
+        bool, None, a string or 10**400 is refused naming the variable)."""
+        checked = self.program.point(start)
+        point = {v: float(checked[v]) for v in self.names}
         values = tuple(map(point.__getitem__, self.order))
         k = len(self.vary)
         self.fixed = values[k:]
