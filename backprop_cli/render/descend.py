@@ -106,60 +106,88 @@ def _texts(col: list) -> list[str]:
 
 def json_rows(run: Descent, prefix: str = "{") -> Iterator[str]:
     """Every row's JSON text — what jsonout.dumps makes of :func:`iteration_record` — made from
-    :meth:`Descent.columns` block by block (no object per row: a 10^6-row run's JSON is
-    mostly these lines). ``prefix`` opens each object (JSON Lines adds its record kind)."""
-    for block in json_blocks(run, prefix):
-        yield from block
+    :meth:`Descent.columns` block by block (no object per row). ``prefix`` opens each object
+    (JSON Lines adds its record kind)."""
+    for a in range(0, len(run), BLOCK):
+        pieces, width, tail = _block_pieces(run, a, prefix, "")
+        for i in range(0, len(pieces), width):
+            yield "".join(pieces[i : i + width])
+        yield from tail
 
 
-def json_blocks(run: Descent, prefix: str = "{") -> Iterator[list[str]]:
-    """:func:`json_rows`, a block of rows at a time (written with one call each)."""
+def json_blocks(run: Descent, prefix: str = "{", sep: str = ", ") -> Iterator[str]:
+    """:func:`json_rows`, a block of rows at a time as one text, rows separated by ``sep``
+    (written with one call each: a 10^6-row run's JSON is mostly these blocks)."""
+    for a in range(0, len(run), BLOCK):
+        pieces, _, tail = _block_pieces(run, a, prefix, sep)
+        if tail:
+            pieces.append(sep.join(tail))
+        elif pieces:
+            pieces[-1] = pieces[-1][: len(pieces[-1]) - len(sep)]  # no separator after the last
+        yield "".join(pieces)
+
+
+def _block_pieces(run: Descent, a: int, prefix: str, sep: str) -> tuple[list[str], int, list[str]]:
+    """Rows a … a+BLOCK−1 as JSON text: the rows with a gradient and a step as ``width``
+    pieces each (constants and number texts interleaved column by column, no string per
+    row; each row's last piece ``"}" + sep``), then the rows without (the run's last row)
+    as whole texts."""
     from .jsonout import dumps
 
+    cols = run.columns(a, a + BLOCK)
+    m = len(cols.losses)
+    full = m
+    while full and (cols.steps[0][full - 1] is None or cols.gradients[0][full - 1] is None):
+        full -= 1  # only the run's last row lacks its step (and, failed, its gradient)
     keys = [dumps(name) + ": " for name in run.names]
     one = len(run.names) == 1
-    for a in range(0, len(run), BLOCK):
-        cols = run.columns(a, a + BLOCK)
-        values = [_texts(col) for col in cols.values]
-        grads = [_texts(col) for col in cols.gradients]
-        steps = [_texts(col) for col in cols.steps]
-        losses = _texts(cols.losses)
+    values = [_texts(col) for col in cols.values]
+    losses = _texts(cols.losses)
+    if one:
+        curv = _texts(cols.curvature) if cols.curvature is not None else ["null"] * m
+        bound = _texts(cols.stability_bound) if cols.stability_bound is not None else ["null"] * m
+    grads = [_texts(col) for col in cols.gradients]
+    steps = [_texts(col) for col in cols.steps]
+
+    def fields(j: int | None) -> list:
+        """Row j's text as constants and number texts; j None: every full row's, the
+        numbers as columns."""
+        at = slice(None, full) if j is None else j
+
+        def obj(columns: list[list[str]], absent: list) -> list:
+            if j is not None and absent[j] is None:
+                return ["null"]
+            out: list = []
+            for i, (key, col) in enumerate(zip(keys, columns)):
+                out += ["{" if i == 0 else ", ", key, col[at]]
+            return out + ["}"]
+
+        k = list(map(str, range(a, a + full))) if j is None else str(a + j)
+        out = [prefix + '"iteration": ', k, ', "values": ', *obj(values, cols.values[0])]
+        out += [', "loss": ', losses[at], ', "gradient": ', *obj(grads, cols.gradients[0])]
+        out += [', "steps": ', *obj(steps, cols.steps[0])]
         if one:
-            m = len(cols.losses)
-            curv = _texts(cols.curvature) if cols.curvature is not None else ["null"] * m
-            bound = _texts(cols.stability_bound) if cols.stability_bound is not None else ["null"] * m
-        if one:  # the common case, written without a join per field
-            (key,) = keys
-            (xs,), (gs,), (ss,) = values, grads, steps
-            no_grad = cols.gradients[0]
-            no_step = cols.steps[0]
-            yield [
-                f'{prefix}"iteration": {a + j}, "values": {{{key}{xs[j]}}}, "loss": {loss}, '
-                f'"gradient": {"null" if no_grad[j] is None else "{" + key + gs[j] + "}"}, '
-                f'"steps": {"null" if no_step[j] is None else "{" + key + ss[j] + "}"}, '
-                f'"curvature": {curv[j]}, "stability_bound": {bound[j]}}}'
-                for j, loss in enumerate(losses)
-            ]
-            continue
-        out: list[str] = []
-        for j, loss in enumerate(losses):
-            vals = ", ".join([k + col[j] for k, col in zip(keys, values)])
-            if cols.gradients and cols.gradients[0][j] is None:
-                grad = "null"
-            else:
-                grad = "{" + ", ".join([k + col[j] for k, col in zip(keys, grads)]) + "}"
-            if not cols.steps or cols.steps[0][j] is None:
-                step = "null"
-            else:
-                step = "{" + ", ".join([k + col[j] for k, col in zip(keys, steps)]) + "}"
-            text = (
-                f'{prefix}"iteration": {a + j}, "values": {{{vals}}}, "loss": {loss}, '
-                f'"gradient": {grad}, "steps": {step}'
-            )
-            if one:
-                text += f', "curvature": {curv[j]}, "stability_bound": {bound[j]}'
-            out.append(text + "}")
-        yield out
+            out += [', "curvature": ', curv[at], ', "stability_bound": ', bound[at]]
+        return out + ["}"]
+
+    template = _merged(fields(None) + [sep])
+    width = len(template)
+    pieces: list[str] = [""] * (width * full)
+    for i, item in enumerate(template):
+        pieces[i::width] = item if isinstance(item, list) else [item] * full
+    tail = ["".join(_merged(fields(j))) for j in range(full, m)]
+    return pieces, width, tail
+
+
+def _merged(parts: list) -> list:
+    """Adjacent constant strings joined into one (columns, lists, stay as they are)."""
+    out: list = []
+    for p in parts:
+        if isinstance(p, str) and out and isinstance(out[-1], str):
+            out[-1] += p
+        else:
+            out.append(p)
+    return out
 
 
 def streamed_document(run: Descent) -> tuple[dict, Callable[[], dict]]:
@@ -168,7 +196,7 @@ def streamed_document(run: Descent) -> tuple[dict, Callable[[], dict]]:
     the rows, so a run cut short (Ctrl-C) ends with its own status instead."""
     doc = setup(run)
     # a block of rows is one element of the stream: its text holds them, comma-separated
-    doc["iterations"] = Rows(Raw(", ".join(block)) for block in json_blocks(run))
+    doc["iterations"] = Rows(Raw(block) for block in json_blocks(run))
     return doc, lambda: outcome(run)
 
 
@@ -200,8 +228,8 @@ def jsonl_iteration(rec: IterationRecord) -> dict:
 def jsonl_iterations(run: Descent) -> Iterator[Raw]:
     """Every row as its JSON Lines record's text (:func:`jsonl_iteration`, written
     directly), a block of lines at a time."""
-    for block in json_blocks(run, '{"record": "iteration", '):
-        yield Raw("\n".join(block))
+    for block in json_blocks(run, '{"record": "iteration", ', "\n"):
+        yield Raw(block)
 
 
 def jsonl_summary(run: Descent) -> dict:
