@@ -71,12 +71,13 @@ def run(opts: GradOptions) -> None:
     from ..engines.gradient import gradient_report, output_symbol
 
     program, values, defaulted = common.load_point(opts.expr, opts.at, opts.of, opts.quiet or opts.json_out)
-    report = gradient_report(program, values, defaulted, opts.mode.value, opts.nudge)
+    report = gradient_report(
+        program, values, defaulted, opts.mode.value, opts.nudge, chain=opts.explain
+    )
     if opts.json_out:
-        from ..render.grad import grad_document
-        from ..render.jsonout import emit
+        from ..render.grad import emit_grad
 
-        emit(grad_document(report))
+        emit_grad(report)
         return
     from ..render.grad import explain_lines, grad_tables, nudge_tables
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -10,7 +11,7 @@ from ..core.graph import forward, needed_by
 from ..core.program import Program
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Iterator
 
     from ..core.program import Trace
 
@@ -70,7 +71,28 @@ class GradReport:
     nodes: tuple[NodeRecord, ...]
     chain: tuple[ChainLine, ...]
     nudges: tuple[Nudge, ...] | None
-    labels: dict[int, str]
+    labels: Mapping[int, str]
+
+
+class Labels(Mapping[int, str]):
+    """What a person calls each node (``Program.label``), looked up when asked: a dict of
+    every node's label would cost as much as the nodes themselves on a long program."""
+
+    __slots__ = ("_program",)
+
+    def __init__(self, program: Program) -> None:
+        self._program = program
+
+    def __getitem__(self, node_id: int) -> str:
+        if not 0 <= node_id < len(self._program.graph.nodes):
+            raise KeyError(node_id)
+        return self._program.label(node_id)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(range(len(self._program.graph.nodes)))
+
+    def __len__(self) -> int:
+        return len(self._program.graph.nodes)
 
 
 def output_symbol(program: Program) -> str:
@@ -87,7 +109,11 @@ def gradient_report(
     defaulted: Iterable[str] = (),
     mode: str = "reverse",
     nudge: float | None = None,
+    *,
+    chain: bool = True,
 ) -> GradReport:
+    """Every relevant node's record and the gradient; ``chain=False`` leaves the chain rule
+    lines out (only --explain and the step-through walk read them)."""
     trace = program.trace(values)
     graph = program.graph
     out = program.output
@@ -115,19 +141,6 @@ def gradient_report(
         for n in graph.nodes
         if relevant[n.id]
     )
-    consumers: dict[int, list[Term]] = {}
-    for n in graph.nodes:
-        if not relevant[n.id] or not trace.locals[n.id]:  # constants are leaves of the sweep
-            continue
-        for k, j in enumerate(n.inputs):
-            consumers.setdefault(j, []).append(
-                Term(n.id, trace.adjoints[n.id], trace.locals[n.id][k], k)
-            )
-    chain = tuple(
-        ChainLine(n.id, tuple(consumers.get(n.id, ())), trace.adjoints[n.id])
-        for n in reversed(graph.nodes)
-        if relevant[n.id] and n.id != out and not n.constant
-    )
     nudges = _nudges(program, trace, nudge) if nudge is not None else None
     return GradReport(
         expression=program.source,
@@ -139,9 +152,27 @@ def gradient_report(
         value=trace.value,
         gradient=gradient,
         nodes=nodes,
-        chain=chain,
+        chain=_chain(program, trace, relevant) if chain else (),
         nudges=nudges,
-        labels={n.id: program.label(n.id) for n in graph.nodes},
+        labels=Labels(program),
+    )
+
+
+def _chain(program: Program, trace: Trace, relevant: list[bool]) -> tuple[ChainLine, ...]:
+    """Each node's adjoint as the sum over its consumers, in reverse evaluation order."""
+    graph = program.graph
+    consumers: dict[int, list[Term]] = {}
+    for n in graph.nodes:
+        if not relevant[n.id] or not trace.locals[n.id]:  # constants are leaves of the sweep
+            continue
+        for k, j in enumerate(n.inputs):
+            consumers.setdefault(j, []).append(
+                Term(n.id, trace.adjoints[n.id], trace.locals[n.id][k], k)
+            )
+    return tuple(
+        ChainLine(n.id, tuple(consumers.get(n.id, ())), trace.adjoints[n.id])
+        for n in reversed(graph.nodes)
+        if relevant[n.id] and n.id != program.output and not n.constant
     )
 
 

@@ -144,7 +144,9 @@ def nudge_tables(report: GradReport, out_symbol: str, width: int | None = None) 
     )
 
 
-def grad_document(report: GradReport) -> dict:
+def grad_document(report: GradReport, nodes=None) -> dict:
+    """The `grad --json` document; ``nodes`` in place of the list of node objects (the
+    rows :func:`emit_grad` streams)."""
     doc = {
         "schema": GRAD_SCHEMA,
         "status": "ok",
@@ -155,7 +157,7 @@ def grad_document(report: GradReport) -> dict:
         "mode": report.mode,
         "value": report.value,
         "gradient": report.gradient,
-        "nodes": [
+        "nodes": nodes if nodes is not None else [
             {
                 "id": n.id,
                 "name": n.name,
@@ -170,7 +172,7 @@ def grad_document(report: GradReport) -> dict:
             }
             for n in report.nodes
         ],
-    }
+    }  # fmt: skip
     if report.nudges is not None:
         doc["nudges"] = [
             {"name": n.name, "node": n.node, "value": n.base, "delta": n.delta, "partial": n.partial,
@@ -178,6 +180,42 @@ def grad_document(report: GradReport) -> dict:
             for n in report.nudges
         ]  # fmt: skip
     return doc
+
+
+def emit_grad(report: GradReport, stream=None) -> None:
+    """Write :func:`grad_document` exactly as ``jsonout.emit`` would, but with the node
+    objects made one at a time as text and streamed: a 100 000-node program never holds its
+    whole document (nor a dict per node) in memory."""
+    from .jsonout import Rows, emit_stream, text_form
+
+    strings = [report.expression, report.output, *report.at, *report.defaulted, *report.gradient]
+    ascii, breaks = text_form(strings, stream)
+    rows = Rows(node_rows(report, ascii, breaks))
+    emit_stream(grad_document(report, rows), stream=stream, ascii=ascii)
+
+
+def node_rows(report: GradReport, ascii: bool, breaks: bool):
+    """Each node object of :func:`grad_document` as the text dumps makes of it (same fields,
+    same order); ``ascii`` and ``breaks`` as :func:`.jsonout.text_form` answers."""
+    from .jsonout import Raw, dumps, escape_breaks, number, string_encoder
+
+    quote = string_encoder(ascii)
+
+    def numbers(values) -> str:
+        return "[" + ", ".join([number(v, ascii) for v in values]) + "]"
+
+    for n in report.nodes:
+        text = (
+            f'{{"id": {number(n.id)}, "name": {"null" if n.name is None else quote(n.name)}, '
+            f'"expr": {quote(n.expr)}, "span": {"null" if n.span is None else numbers(n.span)}, '
+            f'"op": {quote(n.op)}, "inputs": {numbers(n.inputs)}, '
+            f'"value": {number(n.value, ascii)}, "local": {numbers(n.local)}, '
+            f'"adjoint": {number(n.adjoint, ascii)}'
+        )
+        if n.tangents is not None:
+            text += ', "tangents": ' + dumps(n.tangents, ascii)
+        text += "}"
+        yield Raw(escape_breaks(text) if breaks else text)
 
 
 def check_tables(report: CheckReport, width: int | None = None) -> list:

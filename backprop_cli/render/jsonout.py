@@ -81,6 +81,46 @@ def emit(doc: dict, stream=None) -> None:
     emit_line(Raw(dumps(doc, needs_ascii(stream))), stream)
 
 
+def text_form(strings, stream: Any = None) -> tuple[bool, bool]:
+    """How :func:`dumps` writes a document whose every string is among ``strings``, for
+    writing it piece by piece: (whether it is pure ASCII — the stream needs it, or a lone
+    surrogate makes dumps escape the whole document — and whether U+0085, U+2028 or U+2029
+    occur, which pieces made as text must then escape)."""
+    ascii = needs_ascii(stream)
+    breaks = False
+    for s in strings:
+        if not ascii and _SURROGATE.search(s):
+            ascii = True
+        if "\x85" in s or "\u2028" in s or "\u2029" in s:
+            breaks = True
+    return ascii, breaks
+
+
+def number(value: Any, ascii: bool = False) -> str:
+    """A number's JSON text as dumps writes it (``repr``; ``null`` when not finite), for
+    rows made directly as text; any other value goes through dumps' own conversion."""
+    cls = value.__class__
+    if cls is float:
+        return _float_repr(value) if value - value == 0 else "null"
+    if cls is int:
+        return _int_repr(value)
+    return json.dumps(clean(value), allow_nan=False, ensure_ascii=ascii)
+
+
+def string_encoder(ascii: bool) -> Callable[[str], str]:
+    """The function dumps quotes strings with (json's own, with or without ASCII escapes)."""
+    from json.encoder import encode_basestring, encode_basestring_ascii
+
+    return encode_basestring_ascii if ascii else encode_basestring
+
+
+def escape_breaks(text: str) -> str:
+    """``text`` with U+0085, U+2028 and U+2029 escaped, as dumps leaves them."""
+    return text.translate(_LINE_BREAKS)
+
+
+_float_repr = float.__repr__
+_int_repr = int.__repr__
 _PIPE_BUF = 4096  # bytes a pipe writes at once (POSIX: at least 512; Linux 4096)
 
 
@@ -176,7 +216,7 @@ def _sigint_holder() -> Callable[[bool], object] | None:
     return lambda on: mask(block if on else unblock, sigint)
 
 
-def emit_stream(doc: dict, tail=None, stream=None) -> None:
+def emit_stream(doc: dict, tail=None, stream=None, ascii: bool | None = None) -> None:
     """Write one strict JSON document, exactly as :func:`emit` would write the same data,
     but streaming every :class:`Rows` value (at any depth of nested dicts) element by element.
 
@@ -188,11 +228,13 @@ def emit_stream(doc: dict, tail=None, stream=None) -> None:
     a status, with ``"stream_error"``; then the exception propagates: stdout still holds one
     valid document (what was written of the rows stays), whatever instruction a Ctrl-C
     lands on (see the note above).
+    ``ascii`` (default: whether the stream needs it) escapes every non-ASCII character.
     """
     global EMITTED
     stream = stream or sys.stdout
     write = stream.write
-    ascii = needs_ascii(stream)
+    if ascii is None:
+        ascii = needs_ascii(stream)
     hold = _sigint_holder()
     # Open containers, outermost first: [closing text, elements written, is an array].
     # Updated before the write that opens, fills or closes one, with stores only.
